@@ -1,0 +1,115 @@
+"""One typed settings object. Every URL, key and limit comes from the environment (or `.env`).
+
+Unset means the embedded default: SQLite, in-process tasks and events, a local folder for files,
+the outbox table for mail. Setting a URL switches that capability to the real service.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- where the app is reachable (links in mail, portal links) ---
+    public_url: str = "http://localhost:3000"
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    # --- database: SQLite file by default, PostgreSQL (+pgvector) by URL ---
+    database_url: str = ""
+    embedding_dim: int = 384
+
+    # --- background work: in-process threads by default, Celery on Redis by URL ---
+    celery_broker_url: str = ""
+    celery_result_backend: str = ""
+
+    # --- live events across processes: in-process by default, Redis pub/sub by URL ---
+    redis_url: str = ""
+
+    # --- files: local folder by default, S3-compatible by bucket + endpoint ---
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    max_upload_mb: int = 25
+
+    # --- mail: the outbox table by default, SMTP by host ---
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = "Front Desk <no-reply@localhost>"
+
+    # --- secrets: signing links and encrypting stored credentials ---
+    secret_key: str = Field(default="")
+
+    # --- accounts ---
+    owner_session_days: int = 14
+    password_reset_minutes: int = 60
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    min_password_length: int = 10
+
+    # --- demo ---
+    demo_email: str = "demo@frontdesk.example"
+    demo_password: str = "demo-password-2026"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (PROJECT_ROOT / value)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            # SQLAlchemy picks psycopg2 for plain postgresql://; this project ships psycopg 3.
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://"):]
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            return url
+        return f"sqlite:///{self.data_dir / 'assistant.db'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.effective_database_url.startswith("postgresql")
+
+    @property
+    def effective_secret_key(self) -> str:
+        """A configured key, or one generated once and kept in the data folder so restarts keep sessions."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def portal_url(self, slug: str) -> str:
+        return f"{self.public_url.rstrip('/')}/portal/{slug}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
