@@ -1,0 +1,55 @@
+"""The Reflex app: pages, theme, and the HTTP API mounted beside them."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assistant.pages.dashboard.areas import AREAS, area_page
+from assistant.pages.dashboard.overview import OverviewState, overview_page
+from assistant.pages.dashboard.settings import settings_page
+from assistant.pages.login import LoginState, login_page
+from assistant.pages.password_reset import ForgotState, ResetState, forgot_page, reset_page
+from assistant.pages.portal import PortalState, portal_page
+from assistant.pages.setup import setup_page
+from assistant.pages.signup import SignupState, signup_page
+from assistant.state.auth import AuthState
+from assistant.state.profile import ProfileState
+from backend.api.app import create_api
+from backend.migrations import upgrade_to_head
+
+# The app applies pending migrations whenever it starts.
+upgrade_to_head()
+
+
+class HomeState(AuthState):
+    @rx.event
+    def route(self):
+        if not self.session_token:
+            return rx.redirect("/login")
+        return AuthState.redirect_if_logged_in
+
+
+def index() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), height="100vh")
+
+
+app = rx.App(
+    stylesheets=["/styles.css"],
+    head_components=[rx.el.meta(name="theme-color", content="#4f46e5")],
+    api_transformer=create_api(),
+)
+
+app.add_page(index, route="/", title="Front Desk", on_load=[HomeState.route, AuthState.require_owner])
+app.add_page(login_page, route="/login", title="Log in · Front Desk", on_load=LoginState.load)
+app.add_page(signup_page, route="/signup", title="Sign up · Front Desk", on_load=SignupState.load)
+app.add_page(forgot_page, route="/forgot", title="Reset password · Front Desk", on_load=ForgotState.load)
+app.add_page(reset_page, route="/reset/[token]", title="Choose a new password · Front Desk", on_load=ResetState.load)
+app.add_page(setup_page, route="/setup", title="Set up your business · Front Desk", on_load=ProfileState.load)
+app.add_page(overview_page, route="/dashboard", title="Overview · Front Desk",
+             on_load=[AuthState.require_owner, ProfileState.load, OverviewState.load_overview])
+for _key, (_title, *_rest) in AREAS.items():
+    app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
+                 on_load=AuthState.require_owner)
+app.add_page(settings_page, route="/dashboard/settings", title="Settings · Front Desk",
+             on_load=[AuthState.require_owner, ProfileState.load])
+app.add_page(portal_page, route="/portal/[slug]", title="Chat with us", on_load=PortalState.load)

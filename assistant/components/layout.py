@@ -1,0 +1,236 @@
+"""Page frames: the centered card of the sign-in pages and the dashboard shell with its navigation."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assistant.state.auth import AuthState
+
+NAV_ITEMS: list[tuple[str, str, str]] = [
+    ("overview", "Overview", "layout_dashboard"),
+    ("inbox", "Inbox", "inbox"),
+    ("contacts", "Contacts", "users"),
+    ("knowledge", "Knowledge", "book_open"),
+    ("calendar", "Calendar", "calendar_days"),
+    ("context", "Context", "list_checks"),
+    ("rules", "Rules", "workflow"),
+    ("analytics", "Analytics", "chart_line"),
+    ("settings", "Settings", "settings"),
+]
+
+
+def nav_href(key: str) -> str:
+    return "/dashboard" if key == "overview" else f"/dashboard/{key}"
+
+
+def brand(size: str = "4") -> rx.Component:
+    return rx.hstack(
+        rx.center(rx.icon("message_circle_heart", size=18, color="white"), class_name="brand-mark"),
+        rx.heading("Front Desk", size=size, weight="bold"),
+        spacing="2",
+        align="center",
+    )
+
+
+def auth_layout(title: str, subtitle: str, *children: rx.Component) -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.link(brand("5"), href="/", underline="none", color="inherit"),
+            rx.card(
+                rx.vstack(
+                    rx.heading(title, size="6", as_="h1"),
+                    rx.text(subtitle, color=rx.color("gray", 11), size="2"),
+                    *children,
+                    spacing="4",
+                    width="100%",
+                ),
+                size="4",
+                width="100%",
+            ),
+            spacing="5",
+            align="center",
+            width="100%",
+            max_width="440px",
+        ),
+        min_height="100vh",
+        padding="1.5rem",
+        class_name="auth-bg",
+    )
+
+
+def _nav_link(key: str, label: str, icon: str, active: str) -> rx.Component:
+    is_active = key == active
+    return rx.link(
+        rx.hstack(
+            rx.icon(icon, size=18),
+            rx.text(label, size="2", weight="medium"),
+            spacing="3",
+            align="center",
+            class_name="nav-item nav-item-active" if is_active else "nav-item",
+        ),
+        href=nav_href(key),
+        underline="none",
+        color="inherit",
+        aria_current="page" if is_active else None,
+        width="100%",
+    )
+
+
+def _nav(active: str) -> rx.Component:
+    return rx.vstack(
+        *[_nav_link(key, label, icon, active) for key, label, icon in NAV_ITEMS],
+        spacing="1",
+        width="100%",
+    )
+
+
+def _user_menu() -> rx.Component:
+    return rx.hstack(
+        rx.avatar(fallback=AuthState.initials, size="2", radius="full", color_scheme="indigo"),
+        rx.vstack(
+            rx.text(AuthState.user_name, size="2", weight="medium", trim="both"),
+            rx.text(AuthState.user_email, size="1", color=rx.color("gray", 10), trim="both"),
+            spacing="1",
+            min_width="0",
+            flex="1",
+        ),
+        rx.tooltip(
+            rx.icon_button(rx.icon("log_out", size=16), variant="ghost", color_scheme="gray",
+                           on_click=AuthState.log_out, aria_label="Log out"),
+            content="Log out",
+        ),
+        align="center",
+        width="100%",
+        spacing="3",
+    )
+
+
+def _sidebar(active: str) -> rx.Component:
+    return rx.vstack(
+        brand(),
+        rx.text(AuthState.workspace_name, size="1", color=rx.color("gray", 10), class_name="workspace-name"),
+        rx.divider(),
+        _nav(active),
+        rx.spacer(),
+        rx.divider(),
+        _user_menu(),
+        class_name="sidebar",
+        spacing="3",
+        padding="1.25rem",
+        height="100vh",
+        width="248px",
+        position="sticky",
+        top="0",
+        display=["none", "none", "flex"],
+    )
+
+
+def _mobile_bar(active: str) -> rx.Component:
+    return rx.hstack(
+        brand("3"),
+        rx.spacer(),
+        rx.drawer.root(
+            rx.drawer.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open menu")),
+            rx.drawer.overlay(z_index="50"),
+            rx.drawer.portal(
+                rx.drawer.content(
+                    rx.vstack(
+                        rx.hstack(
+                            brand("3"),
+                            rx.spacer(),
+                            rx.drawer.close(rx.icon_button(rx.icon("x"), variant="ghost", aria_label="Close menu")),
+                            width="100%",
+                        ),
+                        rx.divider(),
+                        _nav(active),
+                        rx.spacer(),
+                        _user_menu(),
+                        spacing="3",
+                        height="100%",
+                        padding="1.25rem",
+                    ),
+                    width="80%",
+                    max_width="300px",
+                    height="100%",
+                    background_color=rx.color("gray", 1),
+                    z_index="60",
+                ),
+            ),
+            direction="left",
+        ),
+        class_name="mobile-bar",
+        padding="0.75rem 1rem",
+        width="100%",
+        align="center",
+        display=["flex", "flex", "none"],
+    )
+
+
+def page_header(title: str, description: str, *actions: rx.Component) -> rx.Component:
+    return rx.flex(
+        rx.vstack(
+            rx.heading(title, size="7", as_="h1"),
+            rx.text(description, color=rx.color("gray", 11), size="2"),
+            spacing="1",
+        ),
+        rx.hstack(*actions, spacing="2"),
+        justify="between",
+        align="start",
+        direction=rx.breakpoints(initial="column", sm="row"),
+        gap="3",
+        width="100%",
+    )
+
+
+def dashboard_shell(active: str, *children: rx.Component) -> rx.Component:
+    """Shown only once the session is validated; until then a loading state, never a flash of content."""
+    return rx.cond(
+        AuthState.is_authenticated,
+        rx.hstack(
+            _sidebar(active),
+            rx.vstack(
+                _mobile_bar(active),
+                rx.vstack(
+                    *children,
+                    spacing="5",
+                    width="100%",
+                    max_width="1120px",
+                    padding=["1rem", "1.25rem", "2rem"],
+                ),
+                width="100%",
+                min_width="0",
+                spacing="0",
+                align="center",
+            ),
+            spacing="0",
+            width="100%",
+            align="start",
+            class_name="app-bg",
+            min_height="100vh",
+        ),
+        loading_screen(),
+    )
+
+
+def loading_screen() -> rx.Component:
+    return rx.center(
+        rx.vstack(rx.spinner(size="3"), rx.text("Loading…", color=rx.color("gray", 10), size="2"), align="center"),
+        height="100vh",
+        width="100%",
+    )
+
+
+def empty_state(icon: str, title: str, body: str, *actions: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.center(rx.icon(icon, size=28, color=rx.color("indigo", 10)), class_name="empty-icon"),
+            rx.heading(title, size="4", as_="h2"),
+            rx.text(body, color=rx.color("gray", 11), size="2", text_align="center", max_width="460px"),
+            rx.hstack(*actions, spacing="2") if actions else rx.fragment(),
+            align="center",
+            spacing="3",
+            padding_y="2.5rem",
+            width="100%",
+        ),
+        width="100%",
+    )

@@ -1,0 +1,45 @@
+"""The dashboard areas whose full tools are being built: each explains what it will hold and what to do now."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assistant.components.layout import dashboard_shell, empty_state, page_header
+
+AREAS: dict[str, tuple[str, str, str, str, str]] = {
+    # key: (title, description, icon, empty title, empty body)
+    "inbox": ("Inbox", "Conversations with your customers, live.", "inbox", "Your inbox is ready",
+              "Conversations from your portal appear here as they happen. You'll approve, edit or reject the "
+              "assistant's drafts and reply yourself."),
+    "contacts": ("Contacts", "Everyone who has talked to your business.", "users", "No contacts to show yet",
+                 "Customers become contacts when they identify with their phone number on your portal."),
+    "knowledge": ("Knowledge", "The documents your assistant answers from.", "book_open", "Add what you know",
+                  "Upload price lists, FAQs and policies (PDF, Word, text, web pages). Your assistant answers "
+                  "from them and cites them."),
+    "calendar": ("Calendar", "Your availability and appointments.", "calendar_days", "No appointments yet",
+                 "Customers book, reschedule and cancel right in the chat, within your opening hours."),
+    "context": ("Context", "What your assistant tracks in each conversation.", "list_checks",
+                "Decide what to track", "Define fields such as reason for visit or budget, and a status workflow; "
+                "the assistant fills them in as customers talk."),
+    "rules": ("Rules", "When this happens, do that.", "workflow", "No rules yet",
+              "Build rules such as: when a message mentions a refund and the customer is new, hand off to a "
+              "person and notify me."),
+    "analytics": ("Analytics", "How your front desk is doing.", "chart_line", "Not enough data yet",
+                  "Response times, answer rates, bookings and the questions your documents don't answer yet "
+                  "appear here once customers start talking."),
+}
+
+
+def area_page(key: str):
+    title, description, icon, empty_title, empty_body = AREAS[key]
+
+    def render() -> rx.Component:
+        return dashboard_shell(
+            key,
+            page_header(title, description),
+            empty_state(icon, empty_title, empty_body,
+                        rx.link(rx.button("Back to overview", variant="soft"), href="/dashboard")),
+        )
+
+    render.__name__ = f"{key}_page"
+    return render

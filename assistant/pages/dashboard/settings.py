@@ -1,0 +1,17 @@
+"""Settings: the business profile, the assistant, the portal link, and mail sent by the system."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assistant.components.layout import dashboard_shell, page_header
+from assistant.components.profile_form import portal_link_card, profile_form
+
+
+def settings_page() -> rx.Component:
+    return dashboard_shell(
+        "settings",
+        page_header("Settings", "Your business, your assistant and your portal."),
+        portal_link_card(),
+        profile_form("Save changes", show_policy=True),
+    )

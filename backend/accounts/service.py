@@ -1,0 +1,263 @@
+"""Owner accounts: sign up, log in and out, sessions with expiry, login rate limiting, password reset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from backend.accounts.validation import check_password_strength, clean_name, normalize_email
+from backend.db import session_scope
+from backend.errors import AuthenticationError, RateLimited, ServiceError, SessionExpired
+from backend.models import (
+    AuditEvent,
+    LoginAttempt,
+    Membership,
+    OwnerSession,
+    PasswordResetToken,
+    User,
+    Workspace,
+)
+from backend.models.enums import MemberRole
+from backend.models.types import utcnow
+from backend.security import (
+    DUMMY_PASSWORD_HASH,
+    hash_password,
+    new_token,
+    password_needs_rehash,
+    token_hash,
+    verify_password,
+)
+from backend.settings import get_settings
+from backend.workspaces.slugs import unique_slug
+
+WRONG_CREDENTIALS = "Wrong email or password."
+# Refresh last_seen at most this often, so page loads do not write on every event.
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class OwnerContext:
+    """Who is behind a valid session, and which workspace they work in."""
+
+    user_id: int
+    email: str
+    full_name: str
+    workspace_id: int
+    workspace_name: str
+    workspace_slug: str
+    onboarded: bool
+
+
+@dataclass(frozen=True)
+class SignUpResult:
+    user_id: int
+    workspace_id: int
+    session_token: str
+
+
+def _new_session(session, user_id: int, user_agent: str = "") -> str:
+    token = new_token()
+    now = utcnow()
+    session.add(
+        OwnerSession(
+            user_id=user_id,
+            token_hash=token_hash(token),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(days=get_settings().owner_session_days),
+            user_agent=(user_agent or "")[:300],
+        )
+    )
+    return token
+
+
+def sign_up(email: str, password: str, full_name: str, business_name: str, user_agent: str = "") -> SignUpResult:
+    """Creates the owner, their workspace and a logged-in session in one transaction."""
+    email = normalize_email(email)
+    full_name = clean_name(full_name, "your name", "full_name", 120)
+    business_name = clean_name(business_name, "your business name", "business_name", 120)
+    check_password_strength(password, email)
+    password_digest = hash_password(password)
+
+    duplicate = ServiceError("An account with this email already exists. Log in instead.", field="email")
+    try:
+        with session_scope() as session:
+            if session.exec(select(User.id).where(User.email == email)).first() is not None:
+                raise duplicate
+            user = User(email=email, password_hash=password_digest, full_name=full_name)
+            session.add(user)
+            ws = Workspace(name=business_name, slug=unique_slug(session, business_name))
+            session.add(ws)
+            session.flush()
+            session.add(Membership(workspace_id=ws.id, user_id=user.id, role=MemberRole.OWNER))
+            token = _new_session(session, user.id, user_agent)
+            session.add(AuditEvent(workspace_id=ws.id, user_id=user.id, action="account.signed_up"))
+            session.flush()
+            return SignUpResult(user_id=user.id, workspace_id=ws.id, session_token=token)
+    except IntegrityError:
+        # Two sign-ups raced for the same email: the unique index decided.
+        raise duplicate from None
+
+
+def _recent_failures(session, email: str) -> int:
+    settings = get_settings()
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    last_success = session.exec(
+        select(func.max(LoginAttempt.created_at)).where(
+            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True), LoginAttempt.created_at >= since
+        )
+    ).one()
+    query = select(func.count()).where(
+        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since
+    )
+    if last_success is not None:
+        query = query.where(LoginAttempt.created_at > last_success)
+    return session.exec(query).one()
+
+
+def log_in(email: str, password: str, user_agent: str = "") -> str:
+    """Returns a new session token, or raises with a message fit for the login form."""
+    try:
+        email = normalize_email(email)
+    except ServiceError:
+        raise AuthenticationError(WRONG_CREDENTIALS, field="email") from None
+    settings = get_settings()
+    with session_scope() as session:
+        if _recent_failures(session, email) >= settings.login_max_failures:
+            raise RateLimited(
+                f"Too many failed attempts. Wait {settings.login_window_minutes} minutes or reset your password."
+            )
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == email)).first()
+        ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password or "")
+        ok = ok and user is not None and user.is_active
+        session.add(LoginAttempt(email=email, succeeded=ok))
+        if not ok:
+            session.commit()
+            raise AuthenticationError(WRONG_CREDENTIALS)
+        if password_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        user.last_login_at = utcnow()
+        return _new_session(session, user.id, user_agent)
+
+
+def log_out(token: str) -> None:
+    if not token:
+        return
+    with session_scope() as session:
+        row = session.exec(select(OwnerSession).where(OwnerSession.token_hash == token_hash(token))).first()
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = utcnow()
+
+
+def validate_session(token: str) -> OwnerContext:
+    """The server decides whether a browser is logged in; raises SessionExpired with a reason to show."""
+    if not token:
+        raise AuthenticationError("Please log in.")
+    now = utcnow()
+    with session_scope() as session:
+        row = session.exec(select(OwnerSession).where(OwnerSession.token_hash == token_hash(token))).first()
+        if row is None or row.revoked_at is not None:
+            raise AuthenticationError("Please log in.")
+        if row.expires_at <= now:
+            raise SessionExpired("Your session expired. Please log in again.")
+        user = session.get(User, row.user_id)
+        if user is None or not user.is_active:
+            raise AuthenticationError("Please log in.")
+        membership = session.exec(
+            select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
+        ).first()
+        if membership is None:
+            raise AuthenticationError("This account has no workspace.")
+        ws = session.get(Workspace, membership.workspace_id)
+        if row.last_seen_at is None or now - row.last_seen_at > _TOUCH_EVERY:
+            row.last_seen_at = now
+        return OwnerContext(
+            user_id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            workspace_id=ws.id,
+            workspace_name=ws.name,
+            workspace_slug=ws.slug,
+            onboarded=ws.onboarded_at is not None,
+        )
+
+
+def request_password_reset(email: str) -> None:
+    """Mails a reset link if the account exists; says nothing either way (no account discovery)."""
+    from backend.notifications.outbox import queue_email
+
+    try:
+        email = normalize_email(email)
+    except ServiceError:
+        raise
+    settings = get_settings()
+    token = new_token()
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None or not user.is_active:
+            return
+        session.add(
+            PasswordResetToken(
+                user_id=user.id,
+                token_hash=token_hash(token),
+                expires_at=utcnow() + timedelta(minutes=settings.password_reset_minutes),
+            )
+        )
+        name = user.full_name
+    link = f"{settings.public_url.rstrip('/')}/reset/{token}"
+    queue_email(
+        to=email,
+        subject="Reset your Front Desk password",
+        body=(
+            f"Hi {name},\n\nSomeone (hopefully you) asked to reset the password of your Front Desk account.\n"
+            f"Open this link within {settings.password_reset_minutes} minutes to choose a new one:\n\n{link}\n\n"
+            "If it wasn't you, ignore this message: your password stays the same.\n"
+        ),
+    )
+
+
+def check_reset_token(token: str) -> str:
+    """Returns the account's email for a usable token, else raises with the reason."""
+    with session_scope() as session:
+        row = session.exec(
+            select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token or ""))
+        ).first()
+        if row is None or row.used_at is not None:
+            raise ServiceError("This reset link is not valid any more. Ask for a new one.")
+        if row.expires_at <= utcnow():
+            raise ServiceError("This reset link has expired. Ask for a new one.")
+        return session.get(User, row.user_id).email
+
+
+def reset_password(token: str, new_password: str) -> None:
+    """Sets the new password, spends the token, and logs out every other browser."""
+    email = check_reset_token(token)
+    check_password_strength(new_password, email)
+    digest = hash_password(new_password)
+    now = utcnow()
+    with session_scope() as session:
+        # Spend the token with one conditional UPDATE so two concurrent resets cannot both use it.
+        spent = session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.token_hash == token_hash(token), PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if spent.rowcount != 1:
+            raise ServiceError("This reset link is not valid any more. Ask for a new one.")
+        row = session.exec(
+            select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
+        ).one()
+        user = session.get(User, row.user_id)
+        user.password_hash = digest
+        for other in session.exec(
+            select(OwnerSession).where(OwnerSession.user_id == user.id, OwnerSession.revoked_at.is_(None))
+        ):
+            other.revoked_at = now
+        # A successful reset clears the lockout.
+        session.add(LoginAttempt(email=user.email, succeeded=True))
+        session.add(AuditEvent(user_id=user.id, action="account.password_reset"))

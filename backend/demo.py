@@ -1,0 +1,160 @@
+"""A realistic demo business so a newcomer sees a working product on first run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+from sqlmodel import select
+
+from backend.accounts.service import sign_up
+from backend.db import session_scope
+from backend.models import (
+    AvailabilitySlot,
+    BusinessRule,
+    Contact,
+    ContextField,
+    ContextSchema,
+    Conversation,
+    Message,
+    Notification,
+    Service,
+    User,
+    Workspace,
+)
+from backend.models.types import utcnow
+from backend.settings import get_settings
+from backend.workspaces.service import update_profile
+
+DEMO_SLUG = "bright-smile-dental"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    portal_url: str
+    created: bool
+
+
+def seed_demo() -> DemoLogin:
+    """Idempotent: a second run finds the demo owner and only reports the login."""
+    settings = get_settings()
+    with session_scope() as session:
+        existing = session.exec(select(User).where(User.email == settings.demo_email)).first()
+        if existing is not None:
+            ws = session.exec(select(Workspace).where(Workspace.slug.startswith(DEMO_SLUG))).first()
+            slug = ws.slug if ws else DEMO_SLUG
+            return DemoLogin(settings.demo_email, settings.demo_password, settings.portal_url(slug), False)
+
+    result = sign_up(
+        email=settings.demo_email,
+        password=settings.demo_password,
+        full_name="Maya Chen",
+        business_name="Bright Smile Dental",
+    )
+    profile = update_profile(
+        result.workspace_id,
+        name="Bright Smile Dental",
+        industry="Healthcare",
+        occupation="Dentist",
+        ai_role="medical",
+        ai_personality="friendly",
+        assistant_name="Ava",
+        custom_instructions=(
+            "Greet patients warmly. Never give a diagnosis or medical advice in the chat: offer a visit instead. "
+            "For tooth pain with swelling or fever, tell them to call us at (555) 010-2030 right away."
+        ),
+        timezone="America/New_York",
+        welcome_message="Hi! I'm Ava from Bright Smile Dental. Ask me anything or book a visit.",
+        user_id=result.user_id,
+    )
+    _seed_business(result.workspace_id, result.user_id)
+    return DemoLogin(settings.demo_email, settings.demo_password, profile.portal_url, True)
+
+
+def _seed_business(workspace_id: int, user_id: int) -> None:
+    now = utcnow()
+    with session_scope() as s:
+        for name, minutes, price, description in [
+            ("Check-up & cleaning", 45, 12000, "Exam, x-rays when due, scale and polish."),
+            ("Teeth whitening", 60, 35000, "In-office whitening, one session."),
+            ("Emergency visit", 30, 9000, "Same-day visit for pain or a broken tooth."),
+        ]:
+            s.add(Service(workspace_id=workspace_id, name=name, duration_minutes=minutes, price_cents=price,
+                          description=description, buffer_after_minutes=10))
+        for weekday in range(5):
+            s.add(AvailabilitySlot(workspace_id=workspace_id, weekday=weekday, start_time=time(9), end_time=time(12)))
+            s.add(AvailabilitySlot(workspace_id=workspace_id, weekday=weekday, start_time=time(13), end_time=time(18)))
+        s.add(AvailabilitySlot(workspace_id=workspace_id, weekday=5, start_time=time(9), end_time=time(13)))
+
+        schema = ContextSchema(
+            workspace_id=workspace_id,
+            name="Patient intake",
+            statuses=[
+                {"key": "new", "label": "New", "terminal": False},
+                {"key": "qualified", "label": "Qualified", "terminal": False},
+                {"key": "booked", "label": "Booked", "terminal": False},
+                {"key": "closed", "label": "Closed", "terminal": True},
+            ],
+            transitions={"new": ["qualified", "closed"], "qualified": ["booked", "closed"], "booked": ["closed"]},
+        )
+        s.add(schema)
+        s.flush()
+        for ordinal, (key, label, ftype, desc) in enumerate([
+            ("reason", "Reason for visit", "text", "Why the patient wants to come in"),
+            ("insurance", "Insurance provider", "text", "The patient's dental insurance, if any"),
+            ("preferred_date", "Preferred date", "date", "When the patient would like to come"),
+            ("new_patient", "New patient", "boolean", "Whether they have visited before"),
+        ]):
+            s.add(ContextField(workspace_id=workspace_id, schema_id=schema.id, key=key, label=label,
+                               field_type=ftype, description=desc, ordinal=ordinal))
+        s.add(BusinessRule(
+            workspace_id=workspace_id,
+            name="Urgent pain goes to a person",
+            description="When a patient mentions swelling or severe pain, hand off and notify the owner.",
+            trigger="message_received",
+            conditions={"or": [{"field": "message.text", "op": "contains", "value": "swelling"},
+                               {"field": "message.text", "op": "contains", "value": "severe pain"}]},
+            actions=[{"type": "handoff"}, {"type": "notify", "title": "Urgent patient message"}],
+        ))
+
+        conversations = [
+            ("+12125550147", "Jordan", "Reyes", [
+                ("customer", "Hi, do you take Delta Dental insurance?", 50),
+                ("assistant", "Hi Jordan! Yes, we're in network with Delta Dental PPO. Would you like to book a "
+                              "check-up?", 49),
+                ("customer", "Yes please, next Tuesday morning if possible.", 47),
+            ], "open", "Insurance question and check-up"),
+            ("+12125550199", "Priya", "Natarajan", [
+                ("customer", "How much is teeth whitening?", 300),
+                ("assistant", "In-office whitening is $350 for one session of about an hour. Want me to find a "
+                              "time for you?", 299),
+                ("customer", "Thanks, I'll think about it!", 290),
+            ], "resolved", "Whitening price"),
+            ("+16465550123", "Sam", "O'Connor", [
+                ("customer", "My crown came off last night, can someone see me today?", 12),
+            ], "pending", "Crown came off"),
+        ]
+        for phone, first, last, messages, status, title in conversations:
+            contact = Contact(workspace_id=workspace_id, phone=phone, first_name=first, last_name=last,
+                              last_seen_at=now - timedelta(minutes=messages[-1][2]))
+            s.add(contact)
+            s.flush()
+            convo = Conversation(workspace_id=workspace_id, contact_id=contact.id, status=status, title=title,
+                                 created_at=now - timedelta(minutes=messages[0][2]))
+            s.add(convo)
+            s.flush()
+            for sender, text, minutes_ago in messages:
+                s.add(Message(workspace_id=workspace_id, conversation_id=convo.id, sender=sender, content=text,
+                              ai_generated=sender == "assistant", status="read",
+                              created_at=now - timedelta(minutes=minutes_ago)))
+            convo.last_message_at = now - timedelta(minutes=messages[-1][2])
+            convo.last_message_preview = messages[-1][1][:200]
+            convo.unread_for_owner = 1 if messages[-1][0] == "customer" and status != "resolved" else 0
+            if status == "resolved":
+                convo.resolved_at = convo.last_message_at
+            if status == "pending":
+                s.add(Notification(workspace_id=workspace_id, user_id=user_id, kind="handoff",
+                                   title=f"{first} asked for a person", body=messages[-1][1][:200],
+                                   conversation_id=convo.id, link=f"/dashboard/inbox?c={convo.id}"))
