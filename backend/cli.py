@@ -14,12 +14,18 @@ def _migrate(_args) -> int:
     return 0
 
 
-def _seed_demo(_args) -> int:
-    from backend.demo import seed_demo
+def _seed_demo(args) -> int:
+    from backend.demo import demo_login, seed_demo
     from backend.migrations import upgrade_to_head
 
     upgrade_to_head()
-    login = seed_demo()
+    if args.if_empty and _has_data(args) == 0:
+        login = demo_login()
+        if login is None:
+            print("The database already holds accounts; no demo business was added.")
+            return 0
+    else:
+        login = seed_demo()
     print("Demo business " + ("created." if login.created else "already present."))
     print(f"  owner login : {login.email}")
     print(f"  password    : {login.password}")
@@ -45,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description="Front Desk operations")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_migrate)
-    sub.add_parser("seed-demo", help="create the demo business and print its login").set_defaults(func=_seed_demo)
+    seed = sub.add_parser("seed-demo", help="create the demo business and print its login")
+    seed.add_argument("--if-empty", action="store_true", help="only when the database has no account yet")
+    seed.set_defaults(func=_seed_demo)
     sub.add_parser("has-data", help="exit 0 if any account exists").set_defaults(func=_has_data)
     args = parser.parse_args(argv)
     return args.func(args)

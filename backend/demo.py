@@ -13,6 +13,7 @@ from backend.models import (
     AvailabilitySlot,
     BusinessRule,
     Contact,
+    Membership,
     ContextField,
     ContextSchema,
     Conversation,
@@ -37,15 +38,25 @@ class DemoLogin:
     created: bool
 
 
+def demo_login() -> DemoLogin | None:
+    """The demo owner's login and current portal link, if the demo business exists."""
+    settings = get_settings()
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == settings.demo_email)).first()
+        if user is None:
+            return None
+        membership = session.exec(select(Membership).where(Membership.user_id == user.id)).first()
+        ws = session.get(Workspace, membership.workspace_id) if membership else None
+        slug = ws.slug if ws else DEMO_SLUG
+        return DemoLogin(settings.demo_email, settings.demo_password, settings.portal_url(slug), False)
+
+
 def seed_demo() -> DemoLogin:
     """Idempotent: a second run finds the demo owner and only reports the login."""
     settings = get_settings()
-    with session_scope() as session:
-        existing = session.exec(select(User).where(User.email == settings.demo_email)).first()
-        if existing is not None:
-            ws = session.exec(select(Workspace).where(Workspace.slug.startswith(DEMO_SLUG))).first()
-            slug = ws.slug if ws else DEMO_SLUG
-            return DemoLogin(settings.demo_email, settings.demo_password, settings.portal_url(slug), False)
+    existing = demo_login()
+    if existing is not None:
+        return existing
 
     result = sign_up(
         email=settings.demo_email,

@@ -111,6 +111,7 @@ def profile_form(submit_label: str, show_policy: bool = False) -> rx.Component:
                 width="100%",
             ),
             on_submit=ProfileState.save,
+            no_validate=True,
             key=ProfileState.form_key,
             width="100%",
         ),

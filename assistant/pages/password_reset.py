@@ -99,6 +99,7 @@ def forgot_page() -> rx.Component:
                 width="100%",
             ),
             on_submit=ForgotState.submit,
+            no_validate=True,
             width="100%",
         ),
         rx.text(rx.link("Back to log in", href="/login"), size="2", align="center", width="100%"),
