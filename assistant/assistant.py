@@ -6,6 +6,7 @@ import reflex as rx
 
 from assistant.pages.dashboard.areas import AREAS, area_page
 from assistant.pages.dashboard.overview import OverviewState, overview_page
+from assistant.pages.dashboard.outbox import OutboxState
 from assistant.pages.dashboard.settings import settings_page
 from assistant.pages.login import LoginState, login_page
 from assistant.pages.password_reset import ForgotState, ResetState, forgot_page, reset_page
@@ -16,9 +17,14 @@ from assistant.state.auth import AuthState
 from assistant.state.profile import ProfileState
 from backend.api.app import create_api
 from backend.migrations import upgrade_to_head
+from backend.providers.background import EnqueueError, enqueue
 
-# The app applies pending migrations whenever it starts.
+# The app applies pending migrations whenever it starts, and re-sends mail a previous run left queued.
 upgrade_to_head()
+try:
+    enqueue("requeue_stale_outbox", older_than_seconds=0)
+except EnqueueError:  # the broker is down: the rows stay queued and the beat sweep retries them
+    pass
 
 
 class HomeState(AuthState):
@@ -51,5 +57,5 @@ for _key, (_title, *_rest) in AREAS.items():
     app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
                  on_load=AuthState.require_owner)
 app.add_page(settings_page, route="/dashboard/settings", title="Settings · Front Desk",
-             on_load=[AuthState.require_owner, ProfileState.load])
+             on_load=[AuthState.require_owner, ProfileState.load, OutboxState.load_outbox])
 app.add_page(portal_page, route="/portal/[slug]", title="Chat with us", on_load=PortalState.load)

@@ -47,6 +47,21 @@ def _has_data(_args) -> int:
         return 0 if session.exec(select(User.id)).first() is not None else 1
 
 
+def _outbox(args) -> int:
+    """Mail the system sent; with no SMTP configured this is where password-reset links are read."""
+    from backend.notifications.outbox import list_outbox
+
+    rows = [r for r in list_outbox(limit=args.limit) if not args.to or r.to_address.lower() == args.to.lower()]
+    if not rows:
+        print("The outbox is empty.")
+    for row in rows:
+        print(f"#{row.id}  {row.created_at:%Y-%m-%d %H:%M} UTC  [{row.status}]  to {row.to_address}")
+        print(f"    {row.subject}")
+        if args.body:
+            print("    " + row.body.replace("\n", "\n    "))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description="Front Desk operations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     seed = sub.add_parser("seed-demo", help="create the demo business and print its login")
     seed.add_argument("--if-empty", action="store_true", help="only when the database has no account yet")
     seed.set_defaults(func=_seed_demo)
+    outbox = sub.add_parser("outbox", help="list mail the system sent (the outbox)")
+    outbox.add_argument("--to", default="", help="only mail to this address")
+    outbox.add_argument("--limit", type=int, default=20)
+    outbox.add_argument("--body", action="store_true", help="print each message's body too")
+    outbox.set_defaults(func=_outbox)
     sub.add_parser("has-data", help="exit 0 if any account exists").set_defaults(func=_has_data)
     args = parser.parse_args(argv)
     return args.func(args)

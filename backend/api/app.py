@@ -24,20 +24,21 @@ def create_api() -> FastAPI:
         return JSONResponse({"status": "ok", "database": get_engine().dialect.name})
 
     @api.get("/files/{key:path}", include_in_schema=False)
-    def local_file(key: str, exp: int = Query(...), sig: str = Query(...), name: str = Query("")) -> Response:
-        from backend.providers.storage import LocalStorage, get_storage, verify_local_url
+    def local_file(key: str, exp: int = Query(...), sig: str = Query(...), filename: str | None = None) -> Response:
+        """Signed, expiring links to files in local storage (S3 serves its own presigned URLs)."""
+        from backend.providers.storage import LocalStorage, attachment_disposition, get_storage, verify_local_url
 
         storage = get_storage()
-        if not isinstance(storage, LocalStorage) or not verify_local_url(key, exp, sig):
+        if not isinstance(storage, LocalStorage) or not verify_local_url(key, exp, sig, filename):
             raise HTTPException(status_code=403, detail="This link is invalid or has expired.")
         try:
             data = storage.get(key)
         except (FileNotFoundError, ValueError):
             raise HTTPException(status_code=404, detail="File not found.") from None
-        content_type = mimetypes.guess_type(name or key)[0] or "application/octet-stream"
+        content_type = mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
         headers = {"Cache-Control": "private, max-age=60", "X-Content-Type-Options": "nosniff"}
-        if name:
-            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        if filename:
+            headers["Content-Disposition"] = attachment_disposition(filename)
         return Response(content=data, media_type=content_type, headers=headers)
 
     return api

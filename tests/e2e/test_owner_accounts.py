@@ -272,3 +272,12 @@ def test_dashboard_requires_login_and_demo_login_works(page: Page, live_app, app
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.get_by_role("heading", name="Hello, Maya")).to_be_visible()
     expect(page.get_by_text("Open conversations")).to_be_visible()
+
+    # With no mail server the owner reads system mail in Settings.
+    from backend.accounts.service import request_password_reset
+
+    request_password_reset(login.email)
+    page.get_by_role("link", name="Settings", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Mail sent by the system")).to_be_visible()
+    expect(page.get_by_text("No mail server is configured")).to_be_visible()
+    expect(page.get_by_role("cell", name="Reset your Front Desk password")).to_be_visible()

@@ -1,0 +1,178 @@
+"""Background work behind one call, `enqueue(name, **kwargs)`.
+
+With no broker configured, tasks run in this process on a few daemon threads (retried with a short backoff);
+with `ASSISTANT_CELERY_BROKER_URL` set, they go to Celery workers (`celery -A backend.tasks worker`).
+Tasks are plain functions registered by name with `@background_task`, so either runner calls the same code.
+Arguments must be JSON values in both modes, so a task that works on one machine works on a worker too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import queue
+import threading
+from typing import Any, Callable
+
+from backend.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# Modules whose import registers tasks. Both the in-process runner and the Celery worker load them, so a task
+# name is known wherever it is enqueued or executed, whichever module happened to be imported first.
+TASK_MODULES: tuple[str, ...] = ("backend.notifications.outbox",)
+
+RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0)  # in-process: up to 3 retries after the first try
+IN_PROCESS_WORKERS = 2
+
+_registry: dict[str, Callable[..., Any]] = {}
+
+
+class UnknownTaskError(LookupError):
+    pass
+
+
+class EnqueueError(RuntimeError):
+    """The broker did not accept the task; whatever the caller stored first is still there to retry."""
+
+
+def background_task(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a plain function as the background task `name`; the function itself is returned unchanged."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        existing = _registry.get(name)
+        if existing is not None and existing.__qualname__ != func.__qualname__:
+            raise ValueError(f"background task {name!r} is already registered by {existing.__module__}")
+        _registry[name] = func
+        return func
+
+    return register
+
+
+def load_task_modules() -> None:
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+
+
+def registered_tasks() -> dict[str, Callable[..., Any]]:
+    load_task_modules()
+    return dict(_registry)
+
+
+def _lookup(name: str) -> Callable[..., Any]:
+    if name not in _registry:
+        load_task_modules()
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownTaskError(f"no background task named {name!r}") from None
+
+
+def _as_json(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return json.loads(json.dumps(kwargs))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"arguments of background task {name!r} must be JSON values: {exc}") from exc
+
+
+def run_inline(name: str, **kwargs: Any) -> Any:
+    """Run a task now, in this thread, once; exceptions reach the caller. For tests and the CLI."""
+    func = _lookup(name)
+    return func(**_as_json(name, kwargs))
+
+
+def enqueue(name: str, **kwargs: Any) -> None:
+    """Run a task later: on a Celery worker when a broker is configured, else on an in-process thread."""
+    _lookup(name)  # an unknown name is a bug; say so here, not in a worker log
+    payload = _as_json(name, kwargs)
+    broker_url = get_settings().celery_broker_url
+    if broker_url:
+        from backend.tasks import celery_app_for
+
+        try:
+            celery_app_for(broker_url).send_task(name, kwargs=payload)
+        except Exception as exc:
+            raise EnqueueError(f"broker refused background task {name!r}: {exc}") from exc
+    else:
+        _get_runner().submit(name, payload)
+
+
+def wait_until_idle(timeout: float = 10.0) -> bool:
+    """Block until in-process tasks (retries included) are finished; False on timeout. No-op for Celery."""
+    runner = _runner
+    return True if runner is None else runner.wait_until_idle(timeout)
+
+
+class _InProcessRunner:
+    """A few daemon threads: a stuck task never keeps the process from exiting.
+
+    Work lost at exit is acceptable because services store their state before enqueueing (an outbox row
+    stays `queued`), so nothing the customer sent is lost with it.
+    """
+
+    def __init__(self, workers: int = IN_PROCESS_WORKERS):
+        self._queue: queue.Queue[tuple[str, dict[str, Any], int]] = queue.Queue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"background-task-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, name: str, kwargs: dict[str, Any]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put((name, kwargs, 0))
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _finish(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            name, kwargs, attempt = self._queue.get()
+            try:
+                _registry[name](**kwargs)
+            except Exception:
+                if attempt < len(RETRY_DELAYS_SECONDS):
+                    delay = RETRY_DELAYS_SECONDS[attempt]
+                    log.warning("background task %s failed (try %d), retrying in %.1fs", name, attempt + 1, delay,
+                                exc_info=True)
+                    # A timer, not a sleep, so the worker thread stays free for other tasks meanwhile.
+                    timer = threading.Timer(delay, self._queue.put, args=((name, kwargs, attempt + 1),))
+                    timer.daemon = True
+                    timer.start()
+                    continue  # still pending until the retry runs
+                log.exception("background task %s failed %d times; giving up", name, attempt + 1)
+            self._finish()
+
+
+_runner: _InProcessRunner | None = None
+_runner_lock = threading.Lock()
+
+
+def _get_runner() -> _InProcessRunner:
+    global _runner
+    with _runner_lock:
+        if _runner is None:
+            _runner = _InProcessRunner()
+        return _runner
+
+
+def _forget_runner_after_fork() -> None:
+    # Threads do not survive fork(); a child (e.g. a forked web worker) starts its own runner on first use.
+    global _runner, _runner_lock
+    _runner = None
+    _runner_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_runner_after_fork)
