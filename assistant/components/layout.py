@@ -88,8 +88,8 @@ def _user_menu() -> rx.Component:
     return rx.hstack(
         rx.avatar(fallback=AuthState.initials, size="2", radius="full", color_scheme="indigo"),
         rx.vstack(
-            rx.text(AuthState.user_name, size="2", weight="medium", trim="both"),
-            rx.text(AuthState.user_email, size="1", color=rx.color("gray", 10), trim="both"),
+            rx.text(AuthState.user_name, size="2", weight="medium", class_name="truncate"),
+            rx.text(AuthState.user_email, size="1", color=rx.color("gray", 10), class_name="truncate"),
             spacing="1",
             min_width="0",
             flex="1",

@@ -131,7 +131,7 @@ def portal_link_card() -> rx.Component:
             rx.text("Share it on your website, Google profile or in text messages. Customers chat with your "
                     "assistant there.", size="2", color=rx.color("gray", 11)),
             rx.flex(
-                rx.input(value=ProfileState.portal_url, read_only=True, size="3", flex="1", min_width="0",
+                rx.input(value=ProfileState.portal_url, read_only=True, size="3", flex_grow="1", min_width="0",
                          aria_label="Portal link", id="portal-link"),
                 rx.hstack(
                     rx.button(rx.icon("copy", size=16), "Copy", on_click=ProfileState.copy_link, size="3",

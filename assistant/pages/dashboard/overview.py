@@ -63,12 +63,12 @@ def _stat(label: str, value: rx.Var, icon: str, href: str, color: str) -> rx.Com
 def _checklist_item(done: rx.Var, title: str, body: str, href: str) -> rx.Component:
     return rx.link(
         rx.hstack(
-            rx.cond(done, rx.icon("circle_check", color=rx.color("green", 10), size=20),
-                    rx.icon("circle", color=rx.color("gray", 8), size=20)),
+            rx.cond(done, rx.icon("circle_check", color=rx.color("green", 10), size=20, flex_shrink="0"),
+                    rx.icon("circle", color=rx.color("gray", 8), size=20, flex_shrink="0")),
             rx.vstack(rx.text(title, size="2", weight="medium"), rx.text(body, size="1", color=rx.color("gray", 10)),
                       spacing="0"),
             rx.spacer(),
-            rx.icon("chevron_right", size=16, color=rx.color("gray", 9)),
+            rx.icon("chevron_right", size=16, color=rx.color("gray", 9), flex_shrink="0"),
             align="center",
             spacing="3",
             width="100%",
