@@ -55,6 +55,24 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     mail_from: str = "Front Desk <no-reply@localhost>"
 
+    # --- SMS (portal verification codes, reminders): the outbox by default, Twilio's REST API by settings ---
+    sms_provider: str = ""  # "" (outbox) | "twilio"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_base_url: str = "https://api.twilio.com"
+
+    # --- customer portal and messaging limits ---
+    portal_session_days: int = 30
+    verification_code_minutes: int = 10
+    verification_max_attempts: int = 5
+    verification_codes_per_hour: int = 3
+    message_max_chars: int = 4000
+    customer_messages_per_minute: int = 20
+    allowed_upload_types: str = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv," \
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document," \
+        "audio/mpeg,audio/wav,audio/ogg,audio/webm,audio/mp4"
+
     # --- secrets: signing links and encrypting stored credentials ---
     secret_key: str = Field(default="")
 

@@ -46,6 +46,8 @@ class PortalSession(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contacts.id", ondelete="CASCADE", index=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     verified: bool = Field(default=False)  # passed the one-time code, may see past conversations
+    # The conversation an unverified session talks in: it may see that one and nothing older.
+    conversation_id: Optional[int] = Field(default=None, foreign_key="conversations.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
     expires_at: datetime = required_timestamp_field()
     last_activity_at: Optional[datetime] = timestamp_field()
