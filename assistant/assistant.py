@@ -1,12 +1,16 @@
-"""The Reflex app: pages, theme, and the HTTP API mounted beside them."""
+"""The Reflex app: pages, the HTTP API mounted beside them, and the live-update listener."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from assistant.live import live_listener
 from assistant.pages.dashboard.areas import AREAS, area_page
-from assistant.pages.dashboard.overview import OverviewState, overview_page
+from assistant.pages.dashboard.contacts import ContactDetailState, ContactsState, contact_detail_page, contacts_page
+from assistant.pages.dashboard.inbox import InboxState, inbox_page
+from assistant.pages.dashboard.notification_prefs import NotificationPrefsState
 from assistant.pages.dashboard.outbox import OutboxState
+from assistant.pages.dashboard.overview import OverviewState, overview_page
 from assistant.pages.dashboard.settings import settings_page
 from assistant.pages.login import LoginState, login_page
 from assistant.pages.password_reset import ForgotState, ResetState, forgot_page, reset_page
@@ -14,6 +18,7 @@ from assistant.pages.portal import PortalState, portal_page
 from assistant.pages.setup import setup_page
 from assistant.pages.signup import SignupState, signup_page
 from assistant.state.auth import AuthState
+from assistant.state.nav import NavState
 from assistant.state.profile import ProfileState
 from backend.api.app import create_api
 from backend.migrations import upgrade_to_head
@@ -41,9 +46,16 @@ def index() -> rx.Component:
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    head_components=[rx.el.meta(name="theme-color", content="#4f46e5")],
+    head_components=[rx.el.meta(name="theme-color", content="#4f46e5"), rx.script(src="/portal.js")],
     api_transformer=create_api(),
 )
+app.register_lifespan_task(live_listener)
+
+
+def _dashboard(*events):
+    """Every dashboard page: check the session, fill the navigation badges, then the page's own data."""
+    return [AuthState.require_owner, NavState.load_nav, *events]
+
 
 app.add_page(index, route="/", title="Front Desk", on_load=[HomeState.route, AuthState.require_owner])
 app.add_page(login_page, route="/login", title="Log in · Front Desk", on_load=LoginState.load)
@@ -52,10 +64,15 @@ app.add_page(forgot_page, route="/forgot", title="Reset password · Front Desk",
 app.add_page(reset_page, route="/reset/[token]", title="Choose a new password · Front Desk", on_load=ResetState.load)
 app.add_page(setup_page, route="/setup", title="Set up your business · Front Desk", on_load=ProfileState.load)
 app.add_page(overview_page, route="/dashboard", title="Overview · Front Desk",
-             on_load=[AuthState.require_owner, ProfileState.load, OverviewState.load_overview])
+             on_load=_dashboard(ProfileState.load, OverviewState.load_overview))
+app.add_page(inbox_page, route="/dashboard/inbox", title="Inbox · Front Desk", on_load=_dashboard(InboxState.load))
+app.add_page(contacts_page, route="/dashboard/contacts", title="Contacts · Front Desk",
+             on_load=_dashboard(ContactsState.load))
+app.add_page(contact_detail_page, route="/dashboard/contacts/[contact_id]", title="Contact · Front Desk",
+             on_load=_dashboard(ContactDetailState.load))
 for _key, (_title, *_rest) in AREAS.items():
     app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
-                 on_load=AuthState.require_owner)
+                 on_load=_dashboard())
 app.add_page(settings_page, route="/dashboard/settings", title="Settings · Front Desk",
-             on_load=[AuthState.require_owner, ProfileState.load, OutboxState.load_outbox])
+             on_load=_dashboard(ProfileState.load, NotificationPrefsState.load_prefs, OutboxState.load_outbox))
 app.add_page(portal_page, route="/portal/[slug]", title="Chat with us", on_load=PortalState.load)

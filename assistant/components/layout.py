@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.state.auth import AuthState
+from assistant.state.nav import NavState
 
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("overview", "Overview", "layout_dashboard"),
@@ -64,6 +65,11 @@ def _nav_link(key: str, label: str, icon: str, active: str) -> rx.Component:
         rx.hstack(
             rx.icon(icon, size=18),
             rx.text(label, size="2", weight="medium"),
+            rx.spacer(),
+            rx.cond(NavState.unread_conversations > 0,
+                    rx.badge(NavState.unread_conversations, color_scheme="indigo", variant="solid", radius="full",
+                             aria_label="unread conversations"))
+            if key == "inbox" else rx.fragment(),
             spacing="3",
             align="center",
             class_name="nav-item nav-item-active" if is_active else "nav-item",
@@ -105,9 +111,56 @@ def _user_menu() -> rx.Component:
     )
 
 
+def notification_bell() -> rx.Component:
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.box(
+                rx.icon_button(rx.icon("bell", size=18), variant="ghost", color_scheme="gray",
+                               aria_label="Notifications", on_click=NavState.load_notifications),
+                rx.cond(NavState.unread_notifications > 0,
+                        rx.badge(NavState.unread_notifications, color_scheme="red", variant="solid", radius="full",
+                                 class_name="bell-badge", aria_label="unread notifications")),
+                position="relative",
+            ),
+        ),
+        rx.popover.content(
+            rx.vstack(
+                rx.hstack(rx.heading("Notifications", size="3"), rx.spacer(),
+                          rx.button("Mark all read", size="1", variant="ghost", on_click=NavState.mark_all_read),
+                          width="100%", align="center"),
+                rx.cond(
+                    NavState.notifications.length() > 0,
+                    rx.vstack(
+                        rx.foreach(
+                            NavState.notifications,
+                            lambda n: rx.box(
+                                rx.text(n["title"], size="2", weight=rx.cond(n["read"] == "1", "regular", "bold")),
+                                rx.text(n["body"], size="1", color=rx.color("gray", 10), class_name="truncate"),
+                                rx.text(n["when"], size="1", color=rx.color("gray", 9)),
+                                on_click=NavState.open_notification(n["id"], n["link"]),
+                                class_name="notification-item",
+                                width="100%",
+                            ),
+                        ),
+                        spacing="1",
+                        width="100%",
+                        max_height="360px",
+                        overflow_y="auto",
+                    ),
+                    rx.text("You're all caught up.", size="2", color=rx.color("gray", 10), padding_y="1rem"),
+                ),
+                spacing="2",
+                width="320px",
+                max_width="80vw",
+            ),
+            align="end",
+        ),
+    )
+
+
 def _sidebar(active: str) -> rx.Component:
     return rx.vstack(
-        brand(),
+        rx.hstack(brand(), rx.spacer(), notification_bell(), width="100%", align="center"),
         rx.text(AuthState.workspace_name, size="1", color=rx.color("gray", 10), class_name="workspace-name"),
         rx.divider(),
         _nav(active),
@@ -129,6 +182,7 @@ def _mobile_bar(active: str) -> rx.Component:
     return rx.hstack(
         brand("3"),
         rx.spacer(),
+        notification_bell(),
         rx.drawer.root(
             rx.drawer.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open menu")),
             rx.drawer.overlay(z_index="50"),

@@ -1,90 +1,498 @@
-"""The customer's side: the business's portal at /portal/<slug>. Chat arrives with the messaging issue."""
+"""The customer's side: /portal/<slug>. Identify with a phone number, then chat by text, file or voice.
+
+The browser keeps one opaque session token per business (local storage); the server keeps only its hash.
+"""
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
+from assistant.components.chat import chat_scroller, flatten_message, typing_indicator
+from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
-from backend.errors import NotFound
+from assistant.live import registry
+from backend.errors import AuthenticationError, NotFound, ServiceError
+from backend.messaging import portal
+from backend.providers.events import conversation_channel
 from backend.workspaces.service import get_public_workspace
+
+UPLOAD_ID = "portal-upload"
 
 
 class PortalState(rx.State):
+    # One token per business this browser talks to: {slug: token}.
+    portal_tokens: str = rx.LocalStorage("{}", name="frontdesk_portal_sessions")
+
     loaded: bool = False
     found: bool = False
+    slug: str = ""
     business_name: str = ""
     assistant_name: str = ""
     welcome_message: str = ""
 
+    stage: str = "identify"  # identify | verify | chat
+    phone_error: str = ""
+    verify_error: str = ""
+    verify_notice: str = ""
+    masked_phone: str = ""
+    first_name: str = ""
+    verified: bool = True
+    has_history: bool = False
+
+    messages: list[dict[str, str]] = []
+    composer_error: str = ""
+    sending: bool = False
+    recording: bool = False
+    typing_seq: int = 0
+
+    # --- session token helpers (backend only) ---
+    def _tokens(self) -> dict:
+        try:
+            value = json.loads(self.portal_tokens or "{}")
+            return value if isinstance(value, dict) else {}
+        except ValueError:
+            return {}
+
+    def _token(self) -> str:
+        return str(self._tokens().get(self.slug, ""))
+
+    def _set_token(self, token: str) -> None:
+        tokens = self._tokens()
+        if token:
+            tokens[self.slug] = token
+        else:
+            tokens.pop(self.slug, None)
+        self.portal_tokens = json.dumps(tokens)
+
+    def _apply_identity(self, identity) -> None:
+        self.masked_phone = identity.masked_phone
+        self.first_name = identity.first_name
+        self.verified = identity.verified
+        self.has_history = identity.needs_verification or self.has_history
+        self.stage = "verify" if identity.needs_verification and not identity.verified else "chat"
+
+    def _reload_messages(self) -> None:
+        token = self._token()
+        views = portal.list_portal_messages(token)
+        self.messages = [flatten_message(v) for v in views]
+        self._watch()
+        self._acknowledge()
+
+    def _watch(self) -> None:
+        ids = {m["conversation_id"] for m in self.messages}
+        current = portal.portal_conversation_id(self._token())
+        if current:
+            ids.add(str(current))
+        registry.watch(self.router.session.client_token, PortalState, [conversation_channel(int(i)) for i in ids])
+
+    def _acknowledge(self) -> None:
+        """The customer has the chat open: what the business sent is now read."""
+        theirs = [int(m["id"]) for m in self.messages if m["sender"] != "customer" and m["status"] != "read"]
+        if theirs:
+            portal.mark_read_by_customer(self._token(), max(theirs))
+            for m in self.messages:
+                if m["sender"] != "customer":
+                    m["status"] = "read"
+
+    def _session_lost(self, exc: AuthenticationError) -> None:
+        self._set_token("")
+        self.stage = "identify"
+        self.messages = []
+        self.phone_error = "Your session has ended. Enter your phone number to continue." if str(exc) else ""
+
     @rx.event
     def load(self):
-        slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        self.slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1].lower()
+        self.phone_error = self.verify_error = self.verify_notice = self.composer_error = ""
+        self.typing_seq = 0
         try:
-            ws = get_public_workspace(slug)
+            ws = get_public_workspace(self.slug)
         except NotFound:
             self.found = False
-        else:
-            self.found = True
-            self.business_name = ws.name
-            self.assistant_name = ws.assistant_name
-            self.welcome_message = ws.welcome_message
+            self.loaded = True
+            return
+        self.found = True
+        self.business_name, self.assistant_name = ws.name, ws.assistant_name
+        self.welcome_message = ws.welcome_message
+        self.stage = "identify"
+        token = self._token()
+        if token:
+            try:
+                self._apply_identity(portal.resume_portal_session(self.slug, token))
+                self._reload_messages()
+            except AuthenticationError as exc:
+                self._session_lost(exc)
         self.loaded = True
+
+    @rx.event
+    def identify(self, form_data: dict):
+        self.phone_error = ""
+        try:
+            identity = portal.identify_customer(self.slug, form_data.get("phone", ""),
+                                                first_name=form_data.get("first_name", ""))
+        except NotFound as exc:
+            self.found = False
+            self.phone_error = exc.message
+            return
+        except ServiceError as exc:
+            self.phone_error = exc.message
+            return
+        self._set_token(identity.session_token)
+        self.has_history = identity.needs_verification
+        self._apply_identity(identity)
+        if self.stage == "verify":
+            self.verify_notice = f"We texted a 6-digit code to {identity.masked_phone}."
+        self._reload_messages()
+
+    @rx.event
+    def verify(self, form_data: dict):
+        self.verify_error = ""
+        try:
+            identity = portal.verify_code(self._token(), form_data.get("code", ""))
+        except AuthenticationError as exc:
+            self._session_lost(exc)
+            return
+        except ServiceError as exc:
+            self.verify_error = exc.message
+            return
+        self._apply_identity(identity)
+        self.stage = "chat"
+        self._reload_messages()
+
+    @rx.event
+    def resend_code(self):
+        self.verify_error = ""
+        try:
+            portal.send_verification_code(self._token())
+        except ServiceError as exc:
+            self.verify_error = exc.message
+            return
+        self.verify_notice = f"We sent a new code to {self.masked_phone}."
+
+    @rx.event
+    def skip_verification(self):
+        self.stage = "chat"
+
+    @rx.event
+    def ask_verification(self):
+        self.verify_error = ""
+        self.verify_notice = ""
+        try:
+            portal.send_verification_code(self._token())
+            self.verify_notice = f"We texted a 6-digit code to {self.masked_phone}."
+        except ServiceError as exc:
+            self.verify_error = exc.message
+        self.stage = "verify"
+
+    @rx.event
+    def sign_out(self):
+        portal.end_portal_session(self._token())
+        registry.unwatch(self.router.session.client_token, PortalState)
+        self._set_token("")
+        self.messages = []
+        self.stage = "identify"
+
+    @rx.event
+    def send(self, form_data: dict):
+        self.composer_error = ""
+        text = form_data.get("text", "")
+        try:
+            portal.send_customer_message(self._token(), text)
+        except AuthenticationError as exc:
+            self._session_lost(exc)
+            return
+        except ServiceError as exc:
+            self.composer_error = exc.message
+            return
+        self._reload_messages()
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        self.composer_error = ""
+        for upload in files:
+            data = await upload.read()
+            try:
+                portal.send_customer_file(self._token(), upload.name or "file", data)
+            except AuthenticationError as exc:
+                self._session_lost(exc)
+                return
+            except ServiceError as exc:
+                self.composer_error = exc.message
+                return
+        self._reload_messages()
+
+    @rx.event
+    def typing(self):
+        token = self._token()
+        if token:
+            portal.customer_typing(token)
+
+    @rx.event
+    def start_recording(self):
+        self.composer_error = ""
+        return rx.call_script("window.fdStartRecording()", callback=PortalState.recording_started)
+
+    @rx.event
+    def recording_started(self, result: str):
+        if result == "recording":
+            self.recording = True
+        else:
+            self.composer_error = result
+
+    @rx.event
+    def cancel_recording(self):
+        self.recording = False
+        return rx.call_script("window.fdCancelRecording()")
+
+    @rx.event
+    def stop_recording(self):
+        self.recording = False
+        token = json.dumps(self._token())
+        return rx.call_script(f"window.fdStopAndUpload('/api/portal/v1/files', {token})",
+                              callback=PortalState.voice_uploaded)
+
+    @rx.event
+    def voice_uploaded(self, result: str):
+        if result != "ok":
+            self.composer_error = result
+            return
+        self._reload_messages()
+
+    def on_live_event(self, channel: str, event: dict) -> None:
+        """Called by the live listener while this tab shows the chat."""
+        kind = event.get("type")
+        if not self._token() or self.stage == "identify":
+            return
+        if kind == "typing" and event.get("who") == "owner":
+            self.typing_seq += 1
+        elif kind == "message.created":
+            self.typing_seq = 0
+            self._reload_messages()
+        elif kind == "message.status":
+            ids = {str(i) for i in event.get("message_ids", [])}
+            status = event.get("status", "")
+            self.messages = [{**m, "status": status} if m["id"] in ids else m for m in self.messages]
 
 
 def _not_found() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.icon("store", size=36, color=rx.color("gray", 9)),
-            rx.heading("We couldn't find this business", size="5", as_="h1"),
-            rx.text("The link may be mistyped, or the business may have changed it. Ask them for their current "
-                    "link.", size="2", color=rx.color("gray", 11), text_align="center"),
-            align="center",
-            spacing="3",
-            padding="1.5rem",
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.icon("store", size=36, color=rx.color("gray", 9)),
+                rx.heading("We couldn't find this business", size="5", as_="h1"),
+                rx.text("The link may be mistyped, or the business may have changed it. Ask them for their current "
+                        "link.", size="2", color=rx.color("gray", 11), text_align="center"),
+                align="center",
+                spacing="3",
+                padding="1.5rem",
+            ),
+            max_width="440px",
         ),
+        min_height="100dvh",
+        padding="1rem",
+        class_name="auth-bg",
+    )
+
+
+def _header() -> rx.Component:
+    return rx.hstack(
+        rx.avatar(fallback=PortalState.assistant_name.to(str)[0], size="3", radius="full", color_scheme="indigo"),
+        rx.vstack(
+            rx.heading(PortalState.business_name, size="4", as_="h1"),
+            rx.text(PortalState.assistant_name + " · AI assistant", size="1", color=rx.color("gray", 10)),
+            spacing="0",
+            min_width="0",
+        ),
+        rx.spacer(),
+        rx.cond(
+            PortalState.stage == "chat",
+            rx.menu.root(
+                rx.menu.trigger(rx.icon_button(rx.icon("ellipsis_vertical", size=18), variant="ghost",
+                                               aria_label="More")),
+                rx.menu.content(
+                    rx.cond(~PortalState.verified & PortalState.has_history,
+                            rx.menu.item("Show my earlier conversations", on_click=PortalState.ask_verification)),
+                    rx.menu.item("Not you? Sign out", on_click=PortalState.sign_out, color="red"),
+                ),
+            ),
+        ),
+        class_name="portal-header",
+        align="center",
+        spacing="3",
         width="100%",
     )
 
 
-def _welcome() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.avatar(fallback=PortalState.assistant_name.to(str)[0], size="4", radius="full",
-                          color_scheme="indigo"),
+def _identify() -> rx.Component:
+    return rx.vstack(
+        rx.box(rx.text(PortalState.welcome_message, size="3"), class_name="chat-bubble chat-theirs"),
+        rx.card(
+            rx.form(
                 rx.vstack(
-                    rx.heading(PortalState.business_name, size="5", as_="h1"),
-                    rx.text(PortalState.assistant_name + " · AI assistant", size="2", color=rx.color("gray", 10)),
-                    spacing="0",
+                    rx.text("Enter your phone number to start. We use it to keep your conversation and to reach "
+                            "you about appointments.", size="2", color=rx.color("gray", 11)),
+                    rx.el.label("Phone number", html_for="phone", class_name="field-label"),
+                    rx.input(id="phone", name="phone", type="tel", placeholder="+1 212 555 0147", size="3",
+                             auto_complete="tel", width="100%"),
+                    rx.el.label("First name (optional)", html_for="first_name", class_name="field-label"),
+                    rx.input(id="first_name", name="first_name", placeholder="Jordan", size="3",
+                             auto_complete="given-name", width="100%"),
+                    field_error(PortalState.phone_error),
+                    rx.button("Start chatting", type="submit", size="3", width="100%"),
+                    spacing="2",
+                    width="100%",
                 ),
-                spacing="3",
-                align="center",
+                on_submit=PortalState.identify,
+                no_validate=True,
+                width="100%",
             ),
-            rx.box(rx.text(PortalState.welcome_message, size="3"), class_name="bubble bubble-assistant"),
-            spacing="4",
             width="100%",
         ),
-        size="3",
+        spacing="4",
+        padding="16px",
         width="100%",
+        flex="1",
+        justify="end",
+    )
+
+
+def _verify() -> rx.Component:
+    return rx.vstack(
+        rx.card(
+            rx.vstack(
+                rx.heading("Welcome back", size="4", as_="h2"),
+                rx.text("This number has talked with us before. To keep those messages private, enter the code we "
+                        "texted you.", size="2", color=rx.color("gray", 11)),
+                rx.cond(PortalState.verify_notice != "",
+                        rx.callout(PortalState.verify_notice, icon="message_square_text", color_scheme="blue",
+                                   width="100%", role="status")),
+                rx.form(
+                    rx.vstack(
+                        rx.el.label("Verification code", html_for="code", class_name="field-label"),
+                        rx.input(id="code", name="code", placeholder="123456", size="3", input_mode="numeric",
+                                 auto_complete="one-time-code", max_length=6, width="100%"),
+                        field_error(PortalState.verify_error),
+                        rx.button("Verify", type="submit", size="3", width="100%"),
+                        spacing="2",
+                        width="100%",
+                    ),
+                    on_submit=PortalState.verify,
+                    reset_on_submit=True,
+                    no_validate=True,
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.button("Send a new code", variant="ghost", on_click=PortalState.resend_code),
+                    rx.spacer(),
+                    rx.button("Skip: start a new conversation", variant="ghost", color_scheme="gray",
+                              on_click=PortalState.skip_verification),
+                    width="100%",
+                    wrap="wrap",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        padding="16px",
+        width="100%",
+        flex="1",
+        justify="center",
+    )
+
+
+def _composer() -> rx.Component:
+    return rx.vstack(
+        form_alert(PortalState.composer_error),
+        rx.cond(
+            PortalState.recording,
+            rx.hstack(
+                rx.box(class_name="recording-dot"),
+                rx.text("Recording… speak now", size="2"),
+                rx.spacer(),
+                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=PortalState.cancel_recording),
+                rx.button(rx.icon("send", size=16), "Send voice message", on_click=PortalState.stop_recording),
+                align="center",
+                width="100%",
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.upload.root(
+                        rx.icon_button(rx.icon("paperclip", size=18), variant="soft", color_scheme="gray",
+                                       type="button", aria_label="Attach a file", size="3"),
+                        id=UPLOAD_ID,
+                        multiple=False,
+                        no_drag=True,
+                        on_drop=PortalState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
+                        border="none",
+                        padding="0",
+                    ),
+                    rx.input(name="text", placeholder="Type a message…", size="3", flex="1", min_width="0",
+                             auto_complete="off", aria_label="Message", max_length=4000,
+                             on_change=PortalState.typing.throttle(2000)),
+                    rx.icon_button(rx.icon("mic", size=18), variant="soft", type="button", size="3",
+                                   aria_label="Record a voice message", on_click=PortalState.start_recording),
+                    rx.icon_button(rx.icon("send", size=18), type="submit", size="3", aria_label="Send"),
+                    spacing="2",
+                    width="100%",
+                    align="center",
+                ),
+                on_submit=PortalState.send,
+                reset_on_submit=True,
+                width="100%",
+            ),
+        ),
+        class_name="composer",
+        spacing="2",
+        width="100%",
+    )
+
+
+def _chat() -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            ~PortalState.verified & PortalState.has_history,
+            rx.callout(
+                rx.hstack(rx.text("Earlier conversations are hidden until you verify your number."),
+                          rx.link("Verify", on_click=PortalState.ask_verification, href="#"), spacing="2",
+                          wrap="wrap"),
+                icon="lock", color_scheme="gray", size="1", margin="8px 12px 0",
+            ),
+        ),
+        chat_scroller(
+            PortalState.messages,
+            "customer",
+            rx.box(rx.text(PortalState.welcome_message, size="2"), class_name="chat-bubble chat-theirs",
+                   margin="16px"),
+            typing_indicator(PortalState.typing_seq, "The team"),
+        ),
+        _composer(),
     )
 
 
 def portal_page() -> rx.Component:
-    return rx.center(
-        rx.vstack(
-            rx.cond(
-                PortalState.loaded,
-                rx.cond(PortalState.found, _welcome(), _not_found()),
-                rx.center(rx.spinner(size="3"), padding="3rem"),
+    return rx.cond(
+        ~PortalState.loaded,
+        rx.center(rx.spinner(size="3"), height="100dvh"),
+        rx.cond(
+            PortalState.found,
+            rx.box(
+                rx.box(
+                    _header(),
+                    rx.match(
+                        PortalState.stage,
+                        ("verify", _verify()),
+                        ("chat", _chat()),
+                        _identify(),
+                    ),
+                    rx.hstack(rx.text("Powered by", size="1", color=rx.color("gray", 9)), brand("1"), spacing="1",
+                              align="center", justify="center", padding="6px", width="100%"),
+                    class_name="portal-shell",
+                ),
+                class_name="auth-bg",
             ),
-            rx.hstack(rx.text("Powered by", size="1", color=rx.color("gray", 9)), brand("1"), spacing="1",
-                      align="center"),
-            spacing="4",
-            align="center",
-            width="100%",
-            max_width="560px",
+            _not_found(),
         ),
-        min_height="100vh",
-        padding="1rem",
-        class_name="auth-bg",
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, File, Header, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
@@ -40,5 +40,29 @@ def create_api() -> FastAPI:
         if filename:
             headers["Content-Disposition"] = attachment_disposition(filename)
         return Response(content=data, media_type=content_type, headers=headers)
+
+    @api.post("/api/portal/v1/files", tags=["portal"], status_code=201)
+    async def portal_file(file: UploadFile = File(...), authorization: str = Header("")) -> JSONResponse:
+        """A customer's file or recorded voice message, sent with their portal session token."""
+        from backend.errors import AuthenticationError, RateLimited, ServiceError
+        from backend.messaging import portal
+        from backend.settings import get_settings
+
+        token = authorization.removeprefix("Bearer ").strip()
+        if not token:
+            raise HTTPException(status_code=401, detail="Your session has ended. Reload the page to continue.")
+        limit = get_settings().max_upload_mb * 1024 * 1024
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise HTTPException(status_code=413, detail=f"Files can be at most {get_settings().max_upload_mb} MB.")
+        try:
+            view = portal.send_customer_file(token, file.filename or "file", data)
+        except AuthenticationError as exc:
+            raise HTTPException(status_code=401, detail=exc.message) from None
+        except RateLimited as exc:
+            raise HTTPException(status_code=429, detail=exc.message) from None
+        except ServiceError as exc:
+            raise HTTPException(status_code=400, detail=exc.message) from None
+        return JSONResponse({"id": view.id, "type": view.type, "conversation_id": view.conversation_id}, 201)
 
     return api

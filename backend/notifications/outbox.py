@@ -214,17 +214,24 @@ def list_owner_outbox(workspace_id: int, owner_email: str, limit: int = 20) -> l
         return list(session.exec(query).all())
 
 
+# Each channel has its own delivery task (texts: backend.notifications.sms), named here so a sweep needs no import.
+DELIVERY_TASKS: dict[str, str] = {
+    OutboxChannel.EMAIL: "deliver_outbox_message",
+    OutboxChannel.SMS: "deliver_outbox_sms",
+}
+
+
 @background_task("requeue_stale_outbox")
 def requeue_stale_outbox(older_than_seconds: int = 300, limit: int = 100) -> int:
     """Schedule delivery again for rows still queued after a while (e.g. the broker was down). Returns a count."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with session_scope() as session:
-        ids = session.exec(
-            select(OutboxMessage.id)
+        rows = session.exec(
+            select(OutboxMessage.id, OutboxMessage.channel)
             .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.created_at < cutoff)
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()
-    for outbox_id in ids:
-        enqueue("deliver_outbox_message", outbox_id=outbox_id)
-    return len(ids)
+    for outbox_id, channel in rows:
+        enqueue(DELIVERY_TASKS.get(channel, "deliver_outbox_message"), outbox_id=outbox_id)
+    return len(rows)

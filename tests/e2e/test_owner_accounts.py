@@ -64,7 +64,7 @@ def test_sign_up_set_up_use_dashboard_log_out_and_in(page: Page, live_app, app_d
         expect(page.get_by_role("link", name=label, exact=True).first).to_be_visible()
     nav.first.click()
     expect(page).to_have_url(re.compile(r"/dashboard/inbox$"))
-    expect(page.get_by_role("heading", name="Your inbox is ready")).to_be_visible()
+    expect(page.get_by_text("No conversations here yet")).to_be_visible()
 
     page.get_by_role("link", name="Settings", exact=True).first.click()
     expect(page.get_by_label("Assistant's name")).to_have_value("Iris")

@@ -8,11 +8,6 @@ from assistant.components.layout import dashboard_shell, empty_state, page_heade
 
 AREAS: dict[str, tuple[str, str, str, str, str]] = {
     # key: (title, description, icon, empty title, empty body)
-    "inbox": ("Inbox", "Conversations with your customers, live.", "inbox", "Your inbox is ready",
-              "Conversations from your portal appear here as they happen. You'll approve, edit or reject the "
-              "assistant's drafts and reply yourself."),
-    "contacts": ("Contacts", "Everyone who has talked to your business.", "users", "No contacts to show yet",
-                 "Customers become contacts when they identify with their phone number on your portal."),
     "knowledge": ("Knowledge", "The documents your assistant answers from.", "book_open", "Add what you know",
                   "Upload price lists, FAQs and policies (PDF, Word, text, web pages). Your assistant answers "
                   "from them and cites them."),

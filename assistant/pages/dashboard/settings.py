@@ -6,6 +6,7 @@ import reflex as rx
 
 from assistant.components.layout import dashboard_shell, page_header
 from assistant.components.profile_form import portal_link_card, profile_form
+from assistant.pages.dashboard.notification_prefs import notification_prefs_card
 from assistant.pages.dashboard.outbox import outbox_card
 
 
@@ -15,5 +16,6 @@ def settings_page() -> rx.Component:
         page_header("Settings", "Your business, your assistant and your portal."),
         portal_link_card(),
         profile_form("Save changes", show_policy=True),
+        notification_prefs_card(),
         outbox_card(),
     )

@@ -1,0 +1,104 @@
+"""Live updates: backend events reach the open pages that show them, without polling.
+
+Services publish small events on the event bus after they commit (in-process, or Redis pub/sub when several
+processes run). One listener per Reflex backend process receives every event and, for each browser tab in this
+process that watches the event's channel, changes that tab's state out of band with `app.modify_state`;
+Reflex then sends the tab the delta over its websocket. Work done in a Celery worker reaches the pages the
+same way, through Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import defaultdict
+from typing import Any, Protocol
+
+import reflex as rx
+
+from backend.providers.events import get_event_bus
+
+log = logging.getLogger(__name__)
+
+
+class LiveState(Protocol):
+    def on_live_event(self, channel: str, event: dict[str, Any]) -> Any: ...
+
+
+class LiveRegistry:
+    """Which tab (client token) of this process watches which channels, with which state class."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_channel: dict[str, dict[str, set[type]]] = defaultdict(dict)
+        self._by_watcher: dict[tuple[str, type], set[str]] = {}
+
+    def watch(self, token: str, state_cls: type, channels: list[str]) -> None:
+        """Replaces what this tab's `state_cls` watched before: a tab follows one page at a time."""
+        with self._lock:
+            key = (token, state_cls)
+            for channel in self._by_watcher.pop(key, set()):
+                self._drop(channel, token, state_cls)
+            self._by_watcher[key] = set(channels)
+            for channel in channels:
+                self._by_channel[channel].setdefault(token, set()).add(state_cls)
+
+    def unwatch(self, token: str, state_cls: type | None = None) -> None:
+        with self._lock:
+            for key in [k for k in self._by_watcher if k[0] == token and (state_cls is None or k[1] is state_cls)]:
+                for channel in self._by_watcher.pop(key):
+                    self._drop(channel, key[0], key[1])
+
+    def _drop(self, channel: str, token: str, state_cls: type) -> None:
+        tabs = self._by_channel.get(channel)
+        if not tabs or token not in tabs:
+            return
+        tabs[token].discard(state_cls)
+        if not tabs[token]:
+            del tabs[token]
+        if not tabs:
+            del self._by_channel[channel]
+
+    def targets(self, channel: str) -> list[tuple[str, type]]:
+        with self._lock:
+            return [(token, cls) for token, classes in self._by_channel.get(channel, {}).items() for cls in classes]
+
+    def watcher_count(self) -> int:
+        with self._lock:
+            return len(self._by_watcher)
+
+
+registry = LiveRegistry()
+
+
+async def _push(app: rx.App, token: str, state_cls: type, channel: str, event: dict) -> None:
+    namespace = app.event_namespace
+    if namespace is not None and token not in namespace.token_to_sid:
+        registry.unwatch(token)  # the tab is gone
+        return
+    try:
+        async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
+            state = await root.get_state(state_cls)
+            result = state.on_live_event(channel, event)
+            if asyncio.iscoroutine(result):
+                await result
+    except Exception:  # one broken tab must not stop the others
+        log.exception("live update to %s failed", state_cls.__name__)
+
+
+async def live_listener(app: rx.App) -> None:
+    """Lifespan task: runs as long as the backend process, resubscribing after a bus failure."""
+    bus = get_event_bus()
+    while True:
+        try:
+            async with bus.subscribe("*") as events:
+                async for channel, event in events:
+                    targets = registry.targets(channel)
+                    if targets:
+                        await asyncio.gather(*(_push(app, t, cls, channel, event) for t, cls in targets))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("live listener lost the event bus; resubscribing")
+            await asyncio.sleep(1.0)

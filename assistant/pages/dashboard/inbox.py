@@ -1,0 +1,375 @@
+"""The live inbox: conversations on the left, the selected one on the right (one at a time on phones)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assistant.components.chat import chat_scroller, flatten_message, local_time, typing_indicator
+from assistant.components.forms import form_alert
+from assistant.components.layout import dashboard_shell, empty_state
+from assistant.live import registry
+from assistant.state.auth import AuthState
+from backend.errors import AuthenticationError, NotFound, ServiceError
+from backend.messaging import inbox
+from backend.providers.events import conversation_channel, workspace_channel
+
+UPLOAD_ID = "inbox-upload"
+STATUS_FILTERS = [("all", "All"), ("open", "Open"), ("pending", "Pending"), ("resolved", "Resolved")]
+
+
+def _summary(c) -> dict[str, str]:
+    return {
+        "id": str(c.id),
+        "contact_id": str(c.contact_id),
+        "name": c.contact_name,
+        "phone": c.contact_phone,
+        "status": c.status,
+        "title": c.title,
+        "preview": c.last_message_preview,
+        "at": c.last_message_at or c.created_at,
+        "unread": str(c.unread) if c.unread else "",
+    }
+
+
+class InboxState(AuthState):
+    status_filter: str = "all"
+    search: str = ""
+    conversations: list[dict[str, str]] = []
+    list_loaded: bool = False
+    selected_id: int = 0
+    selected: dict[str, str] = {}
+    messages: list[dict[str, str]] = []
+    reply_error: str = ""
+    typing_seq: int = 0
+
+    def _ctx(self):
+        return self._owner()
+
+    def _load_list(self) -> None:
+        status = None if self.status_filter == "all" else self.status_filter
+        rows = inbox.list_conversations(self._workspace_id, status=status, search=self.search.strip())
+        self.conversations = [_summary(c) for c in rows]
+        self.list_loaded = True
+
+    def _watch(self) -> None:
+        channels = [workspace_channel(self._workspace_id)]
+        if self.selected_id:
+            channels.append(conversation_channel(self.selected_id))
+        registry.watch(self.router.session.client_token, InboxState, channels)
+
+    def _load_selected(self) -> None:
+        if not self.selected_id:
+            self.selected, self.messages = {}, []
+            return
+        try:
+            summary = inbox.get_conversation(self._workspace_id, self.selected_id)
+        except NotFound:
+            self.selected_id = 0
+            self.selected, self.messages = {}, []
+            return
+        self.selected = _summary(summary)
+        self.messages = [flatten_message(m) for m in inbox.list_messages(self._workspace_id, self.selected_id)]
+        if summary.unread:
+            inbox.mark_conversation_read(self._workspace_id, self.selected_id, self._user_id)
+            self.selected["unread"] = ""
+
+    @rx.event
+    def load(self):
+        try:
+            self._ctx()
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        self.reply_error = ""
+        self.typing_seq = 0
+        requested = self.router.url.query_parameters.get("c", "")
+        self.selected_id = int(requested) if requested.isdigit() else 0
+        self._load_selected()
+        self._load_list()
+        self._watch()
+
+    @rx.event
+    def set_filter(self, value: str):
+        self.status_filter = value if value in dict(STATUS_FILTERS) else "all"
+        self._load_list()
+
+    @rx.event
+    def set_search(self, value: str):
+        self.search = value[:100]
+        self._load_list()
+
+    @rx.event
+    def open_conversation(self, conversation_id: str):
+        try:
+            self._ctx()
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        self.selected_id = int(conversation_id)
+        self.reply_error = ""
+        self.typing_seq = 0
+        self._load_selected()
+        self._load_list()
+        self._watch()
+
+    @rx.event
+    def close_conversation(self):
+        self.selected_id = 0
+        self.selected, self.messages = {}, []
+        self._watch()
+
+    @rx.event
+    def send_reply(self, form_data: dict):
+        self.reply_error = ""
+        try:
+            ctx = self._ctx()
+            inbox.send_owner_reply(ctx.workspace_id, self.selected_id, ctx.user_id, form_data.get("text", ""))
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        except ServiceError as exc:
+            self.reply_error = exc.message
+            return
+        self._load_selected()
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        self.reply_error = ""
+        try:
+            ctx = self._ctx()
+        except AuthenticationError as exc:
+            yield self._to_login(exc)
+            return
+        for upload in files:
+            data = await upload.read()
+            try:
+                inbox.send_owner_file(ctx.workspace_id, self.selected_id, ctx.user_id, upload.name or "file", data)
+            except ServiceError as exc:
+                self.reply_error = exc.message
+                return
+        self._load_selected()
+
+    @rx.event
+    def typing(self):
+        if self.selected_id:
+            inbox.owner_typing(self._workspace_id, self.selected_id, self._user_id)
+
+    @rx.event
+    def set_status(self, status: str):
+        try:
+            ctx = self._ctx()
+            inbox.set_conversation_status(ctx.workspace_id, self.selected_id, status, user_id=ctx.user_id)
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._load_selected()
+        self._load_list()
+
+    @rx.event
+    def save_title(self, title: str):
+        if title == self.selected.get("title", ""):
+            return
+        try:
+            ctx = self._ctx()
+            inbox.set_conversation_title(ctx.workspace_id, self.selected_id, title, user_id=ctx.user_id)
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._load_selected()
+        self._load_list()
+        return rx.toast.success("Title saved.")
+
+    def on_live_event(self, channel: str, event: dict) -> None:
+        kind = event.get("type")
+        convo = event.get("conversation_id")
+        if channel.startswith("workspace:"):
+            if kind == "conversation.updated":
+                self._load_list()
+            return
+        if convo != self.selected_id:
+            return
+        if kind == "typing" and event.get("who") == "customer":
+            self.typing_seq += 1
+        elif kind == "message.created":
+            self.typing_seq = 0
+            self._load_selected()
+        elif kind == "message.status":
+            ids = {str(i) for i in event.get("message_ids", [])}
+            status = event.get("status", "")
+            self.messages = [{**m, "status": status} if m["id"] in ids else m for m in self.messages]
+        elif kind == "conversation.updated":
+            self._load_selected()
+
+
+def _status_badge(status: rx.Var) -> rx.Component:
+    return rx.badge(status, color_scheme=rx.match(status, ("open", "green"), ("pending", "amber"), "gray"),
+                    variant="soft")
+
+
+def _conversation_item(c: rx.Var) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.avatar(fallback=c["name"].to(str)[0], size="3", radius="full", color_scheme="indigo"),
+            rx.vstack(
+                rx.hstack(
+                    rx.text(c["name"], size="2", weight="bold", class_name="truncate"),
+                    rx.spacer(),
+                    rx.text(local_time(c["at"]), size="1", color=rx.color("gray", 9), white_space="nowrap"),
+                    width="100%",
+                    align="center",
+                ),
+                rx.hstack(
+                    rx.text(c["preview"], size="1", color=rx.color("gray", 11), class_name="truncate"),
+                    rx.spacer(),
+                    rx.cond(c["unread"] != "", rx.badge(c["unread"], color_scheme="indigo", variant="solid",
+                                                         radius="full")),
+                    width="100%",
+                    align="center",
+                ),
+                spacing="1",
+                min_width="0",
+                flex="1",
+            ),
+            spacing="3",
+            align="center",
+            width="100%",
+        ),
+        on_click=InboxState.open_conversation(c["id"]),
+        class_name=rx.cond(InboxState.selected_id.to_string() == c["id"], "inbox-item inbox-item-active",
+                           "inbox-item"),
+        data_testid="conversation",
+        role="button",
+        aria_label="Conversation with " + c["name"],
+    )
+
+
+def _list_panel() -> rx.Component:
+    return rx.vstack(
+        rx.input(placeholder="Search conversations…", value=InboxState.search, size="2", width="100%",
+                 on_change=InboxState.set_search.debounce(300), aria_label="Search conversations"),
+        rx.hstack(
+            *[rx.button(label, size="1", radius="full",
+                        variant=rx.cond(InboxState.status_filter == value, "solid", "soft"),
+                        color_scheme=rx.cond(InboxState.status_filter == value, "indigo", "gray"),
+                        on_click=InboxState.set_filter(value))
+              for value, label in STATUS_FILTERS],
+            spacing="1",
+            wrap="wrap",
+            role="group",
+            aria_label="Filter by status",
+        ),
+        rx.cond(
+            InboxState.conversations.length() > 0,
+            rx.vstack(rx.foreach(InboxState.conversations, _conversation_item), spacing="1", width="100%"),
+            rx.cond(
+                InboxState.list_loaded,
+                rx.text(rx.cond(InboxState.search != "", "No conversation matches your search.",
+                                "No conversations here yet. Share your portal link to get the first one."),
+                        size="2", color=rx.color("gray", 10), padding="1rem", text_align="center"),
+                rx.center(rx.spinner(), padding="2rem", width="100%"),
+            ),
+        ),
+        class_name="inbox-list",
+        spacing="3",
+        width="100%",
+    )
+
+
+def _conversation_panel() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.icon_button(rx.icon("arrow_left", size=18), variant="ghost", on_click=InboxState.close_conversation,
+                           aria_label="Back to conversations", display=["inline-flex", "inline-flex", "none"]),
+            rx.vstack(
+                rx.hstack(rx.heading(InboxState.selected["name"], size="4", as_="h2"),
+                          _status_badge(InboxState.selected["status"]), align="center", spacing="2"),
+                rx.link(InboxState.selected["phone"], href="/dashboard/contacts/" + InboxState.selected["contact_id"],
+                        size="1", color_scheme="gray"),
+                spacing="0",
+                min_width="0",
+            ),
+            rx.spacer(),
+            rx.cond(
+                InboxState.selected["status"] == "resolved",
+                rx.button(rx.icon("rotate_ccw", size=14), "Reopen", variant="soft", size="2",
+                          on_click=InboxState.set_status("open")),
+                rx.hstack(
+                    rx.cond(InboxState.selected["status"] != "pending",
+                            rx.button("Mark pending", variant="soft", color_scheme="amber", size="2",
+                                      on_click=InboxState.set_status("pending"))),
+                    rx.button(rx.icon("check", size=14), "Resolve", variant="soft", color_scheme="green", size="2",
+                              on_click=InboxState.set_status("resolved")),
+                    spacing="2",
+                ),
+            ),
+            width="100%",
+            align="center",
+            class_name="conversation-header",
+            wrap="wrap",
+        ),
+        rx.box(
+            rx.input(default_value=InboxState.selected["title"], key=InboxState.selected["id"],
+                     placeholder="Add a title…", variant="soft", size="1", on_blur=InboxState.save_title,
+                     aria_label="Conversation title", width="100%"),
+            padding="0 16px",
+            width="100%",
+        ),
+        chat_scroller(InboxState.messages, "owner",
+                      rx.text("No messages yet.", size="2", color=rx.color("gray", 10), padding="1rem"),
+                      typing_indicator(InboxState.typing_seq, "Customer")),
+        rx.vstack(
+            form_alert(InboxState.reply_error),
+            rx.form(
+                rx.hstack(
+                    rx.upload.root(
+                        rx.icon_button(rx.icon("paperclip", size=18), variant="soft", color_scheme="gray",
+                                       type="button", aria_label="Attach a file", size="3"),
+                        id=UPLOAD_ID,
+                        multiple=False,
+                        no_drag=True,
+                        on_drop=InboxState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
+                        border="none",
+                        padding="0",
+                    ),
+                    rx.input(name="text", placeholder="Write a reply…", size="3", flex="1", min_width="0",
+                             auto_complete="off", aria_label="Reply", max_length=4000,
+                             on_change=InboxState.typing.throttle(2000)),
+                    rx.button(rx.icon("send", size=16), "Send", type="submit", size="3"),
+                    spacing="2",
+                    width="100%",
+                    align="center",
+                ),
+                on_submit=InboxState.send_reply,
+                reset_on_submit=True,
+                width="100%",
+            ),
+            class_name="composer",
+            spacing="2",
+            width="100%",
+        ),
+        spacing="0",
+        class_name="inbox-conversation",
+        width="100%",
+    )
+
+
+def inbox_page() -> rx.Component:
+    return dashboard_shell(
+        "inbox",
+        rx.heading("Inbox", size="7", as_="h1", display=["none", "none", "block"]),
+        rx.grid(
+            rx.box(_list_panel(), class_name=rx.cond(InboxState.selected_id > 0, "mobile-hidden", "")),
+            rx.box(
+                rx.cond(
+                    InboxState.selected_id > 0,
+                    _conversation_panel(),
+                    empty_state("messages_square", "Pick a conversation",
+                                "Select a conversation on the left to read it and reply. New ones appear live."),
+                ),
+                class_name=rx.cond(InboxState.selected_id > 0, "", "mobile-hidden"),
+                min_width="0",
+            ),
+            columns=rx.breakpoints(initial="1", md="320px 1fr"),
+            spacing="4",
+            width="100%",
+        ),
+    )

@@ -1,0 +1,68 @@
+"""What the dashboard's navigation shows on every page: unread conversations and the notification bell."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assistant.live import registry
+from assistant.state.auth import AuthState
+from backend.errors import AuthenticationError
+from backend.messaging.inbox import unread_conversation_count
+from backend.notifications import service as notifications
+from backend.providers.events import workspace_channel
+
+
+class NavState(AuthState):
+    unread_conversations: int = 0
+    unread_notifications: int = 0
+    notifications: list[dict[str, str]] = []
+
+    def _refresh_counts(self) -> None:
+        self.unread_conversations = unread_conversation_count(self._workspace_id)
+        self.unread_notifications = notifications.unread_notification_count(self._workspace_id, self._user_id)
+
+    @rx.event
+    def load_nav(self):
+        if not self.is_authenticated or not self._workspace_id:
+            return
+        self._refresh_counts()
+        registry.watch(self.router.session.client_token, NavState, [workspace_channel(self._workspace_id)])
+
+    @rx.event
+    def load_notifications(self):
+        try:
+            ctx = self._owner()
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        self.notifications = [
+            {"id": str(n.id), "title": n.title, "body": n.body, "link": n.link or "/dashboard/inbox",
+             "when": n.created_at[:16].replace("T", " "), "read": "1" if n.read else ""}
+            for n in notifications.list_notifications(ctx.workspace_id, ctx.user_id, limit=20)
+        ]
+
+    @rx.event
+    def mark_all_read(self):
+        try:
+            ctx = self._owner()
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        notifications.mark_notifications_read(ctx.workspace_id, ctx.user_id)
+        self.notifications = [{**n, "read": "1"} for n in self.notifications]
+        self._refresh_counts()
+
+    @rx.event
+    def open_notification(self, notification_id: str, link: str):
+        try:
+            ctx = self._owner()
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        notifications.mark_notifications_read(ctx.workspace_id, ctx.user_id, ids=[int(notification_id)])
+        self._refresh_counts()
+        return rx.redirect(link)
+
+    def on_live_event(self, channel: str, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "conversation.updated":
+            self.unread_conversations = unread_conversation_count(self._workspace_id)
+        elif kind == "notification.created" and event.get("user_id") in (None, self._user_id):
+            self.unread_notifications = notifications.unread_notification_count(self._workspace_id, self._user_id)

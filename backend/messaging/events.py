@@ -1,0 +1,92 @@
+"""The live events of messaging, named in one place.
+
+Services collect events while they write and publish them only after their transaction committed: a page that
+reloads on an event must find what the event announces. Events are hints to refresh; the database stays the
+truth.
+
+Conversation channel (`conversation:<id>`; the portal and an open inbox thread listen):
+    {"type": "message.created", "conversation_id", "message_id", "sender"}
+    {"type": "message.status", "conversation_id", "message_ids": [...], "status"}
+    {"type": "typing", "conversation_id", "who": "customer" | "owner"}
+    {"type": "conversation.updated", "conversation_id"}
+Workspace channel (`workspace:<id>`; the owner's dashboard listens):
+    {"type": "conversation.updated", "conversation_id"}
+    {"type": "notification.created", "user_id"}
+    {"type": "contact.updated", "contact_id"}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from backend.providers.events import conversation_channel, get_event_bus, workspace_channel
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CREATED = "message.created"
+MESSAGE_STATUS = "message.status"
+TYPING = "typing"
+CONVERSATION_UPDATED = "conversation.updated"
+NOTIFICATION_CREATED = "notification.created"
+CONTACT_UPDATED = "contact.updated"
+
+
+class PendingEvents:
+    """Events gathered inside a transaction; `publish()` sends them, to be called once it committed."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, dict[str, Any]]] = []
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _add(self, channel: str, event: dict[str, Any]) -> None:
+        if (channel, event) not in self._items:  # one hint per change is enough
+            self._items.append((channel, event))
+
+    def message_created(self, workspace_id: int, conversation_id: int, message_id: int, sender: str) -> None:
+        self._add(conversation_channel(conversation_id), {
+            "type": MESSAGE_CREATED, "conversation_id": conversation_id, "message_id": message_id,
+            "sender": str(sender),
+        })
+        self.conversation_updated(workspace_id, conversation_id, thread=False)
+
+    def message_status(self, workspace_id: int, conversation_id: int, message_ids: Iterable[int], status: str,
+                       ) -> None:
+        ids = sorted(message_ids)
+        if not ids:
+            return
+        self._add(conversation_channel(conversation_id), {
+            "type": MESSAGE_STATUS, "conversation_id": conversation_id, "message_ids": ids, "status": str(status),
+        })
+        self.conversation_updated(workspace_id, conversation_id, thread=False)
+
+    def conversation_updated(self, workspace_id: int, conversation_id: int, thread: bool = True) -> None:
+        """The inbox row changed; with `thread`, pages showing the conversation itself are told too."""
+        event = {"type": CONVERSATION_UPDATED, "conversation_id": conversation_id}
+        self._add(workspace_channel(workspace_id), event)
+        if thread:
+            self._add(conversation_channel(conversation_id), dict(event))
+
+    def notification_created(self, workspace_id: int, user_id: int) -> None:
+        self._add(workspace_channel(workspace_id), {"type": NOTIFICATION_CREATED, "user_id": user_id})
+
+    def contact_updated(self, workspace_id: int, contact_id: int) -> None:
+        self._add(workspace_channel(workspace_id), {"type": CONTACT_UPDATED, "contact_id": contact_id})
+
+    def publish(self) -> None:
+        bus = get_event_bus()
+        items, self._items = self._items, []
+        for channel, event in items:
+            try:
+                bus.publish(channel, event)
+            except Exception:  # the write is done; a lost hint only means a page refreshes later
+                log.warning("could not publish %s on %s", event.get("type"), channel, exc_info=True)
+
+
+def publish_typing(conversation_id: int, who: str) -> None:
+    """Typing is never stored: it is only worth anything to whoever is looking right now."""
+    get_event_bus().publish(
+        conversation_channel(conversation_id), {"type": TYPING, "conversation_id": conversation_id, "who": who}
+    )

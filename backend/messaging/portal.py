@@ -1,0 +1,406 @@
+"""The customer's side of messaging: a browser on a business's portal, known by a session token.
+
+The token lives in the browser; only its SHA-256 is stored. Typing a phone number opens a session for that
+phone's contact in that business only. If the contact already has conversations, the session must prove it
+holds the phone with a texted code before it sees them; meanwhile it may chat, in a new conversation of its own.
+
+Which conversation a customer's message goes to:
+  1. the conversation this session already writes in (PortalSession.conversation_id), reopened if the
+     business had resolved it;
+  2. else, for a session that passed the code, the contact's most recently active conversation that is not
+     resolved;
+  3. else a new conversation.
+  Whatever is chosen is remembered on the session, so one browser keeps one thread. A resolved conversation
+  is therefore only reopened by the browser that was writing in it; a customer coming back in a new session
+  after the matter was resolved starts a new conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from backend.accounts.validation import clean_name
+from backend.db import session_scope
+from backend.errors import RateLimited, ServiceError
+from backend.messaging.access import (
+    PortalAccess,
+    find_portal_workspace,
+    has_hidden_history,
+    load_portal_session,
+    visible_conversation_ids,
+)
+from backend.messaging.events import PendingEvents, publish_typing
+from backend.messaging.files import inspect_upload, staged_file
+from backend.messaging.messages import add_message, check_customer_rate, clean_message_text, record_in_conversation
+from backend.messaging.phones import mask_phone, normalize_phone
+from backend.messaging.verification import check_code, clean_code_input, issue_code
+from backend.messaging.views import MessageView, PortalIdentity, contact_display_name, message_views
+from backend.models import Contact, Conversation, Message, PortalSession, StoredFile
+from backend.models.enums import ConversationStatus, MessageStatus, MessageType, Sender
+from backend.models.types import utcnow
+from backend.notifications.sms import dispatch_sms
+from backend.security import new_token, token_hash
+from backend.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+_TOUCH_EVERY = timedelta(minutes=1)
+MAX_MESSAGES_PER_LOAD = 500
+
+
+# --- identity ------------------------------------------------------------------------------------------------
+
+
+def _current_conversation_id(session: Session, portal: PortalSession) -> int | None:
+    """Where this session's next message goes, without creating anything (see the module docstring)."""
+    if portal.conversation_id is not None:
+        return portal.conversation_id
+    if portal.verified:
+        return session.exec(
+            select(Conversation.id)
+            .where(
+                Conversation.workspace_id == portal.workspace_id,
+                Conversation.contact_id == portal.contact_id,
+                Conversation.status != ConversationStatus.RESOLVED,
+            )
+            .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
+            .limit(1)
+        ).first()
+    return None
+
+
+def _identity(session: Session, access: PortalAccess, token: str, typed_first_name: str = "") -> PortalIdentity:
+    portal, contact = access.session, access.contact
+    verified = portal.verified or not has_hidden_history(session, portal)
+    return PortalIdentity(
+        session_token=token,
+        workspace_id=access.workspace.id,
+        contact_id=contact.id,
+        verified=verified,
+        needs_verification=not verified,
+        masked_phone=mask_phone(contact.phone),
+        # Someone who has only typed a phone number is not told the name on file for it.
+        first_name=contact.first_name if verified else typed_first_name,
+        conversation_id=_current_conversation_id(session, portal),
+        visible_conversation_ids=visible_conversation_ids(session, portal),
+    )
+
+
+def identify_customer(slug: str, phone: str, first_name: str = "") -> PortalIdentity:
+    """Open a portal session for the phone's contact in this business (creating the contact if new).
+
+    With earlier conversations on file, the session starts unverified and a code is texted at once (unless
+    the hourly code limit is used up: then the page offers to send one later)."""
+    first_name = clean_name(first_name, "your first name", "first_name", 80, required=False)
+    for attempt in (1, 2):
+        try:
+            return _identify(slug, phone, first_name)
+        except IntegrityError:
+            # Two browsers created the same contact at once: the unique constraint kept one, so look again.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _identify(slug: str, phone: str, first_name: str) -> PortalIdentity:
+    events = PendingEvents()
+    outbox_id = None
+    with session_scope() as session:
+        workspace = find_portal_workspace(session, slug)
+        e164 = normalize_phone(phone, workspace.phone_region)
+        now = utcnow()
+        contact = session.exec(
+            select(Contact).where(Contact.workspace_id == workspace.id, Contact.phone == e164)
+        ).first()
+        if contact is None:
+            contact = Contact(workspace_id=workspace.id, phone=e164, first_name=first_name, created_at=now)
+            session.add(contact)
+            session.flush()
+        token = new_token()
+        portal = PortalSession(
+            workspace_id=workspace.id,
+            contact_id=contact.id,
+            token_hash=token_hash(token),
+            created_at=now,
+            last_activity_at=now,
+            expires_at=now + timedelta(days=get_settings().portal_session_days),
+        )
+        session.add(portal)
+        session.flush()
+        access = PortalAccess(session=portal, contact=contact, workspace=workspace)
+        if has_hidden_history(session, portal):
+            try:
+                outbox_id = issue_code(session, workspace, contact)
+            except RateLimited:
+                log.info("no code texted to contact %s on identify: hourly limit reached", contact.id)
+        elif first_name and not contact.first_name:
+            # Nothing on file to protect yet, so the name they give may become the contact's name.
+            contact.first_name = first_name
+        contact.last_seen_at = now
+        contact.updated_at = now
+        events.contact_updated(workspace.id, contact.id)
+        identity = _identity(session, access, token, first_name)
+    events.publish()
+    if outbox_id is not None:
+        dispatch_sms(outbox_id, identity.workspace_id)
+    return identity
+
+
+def resume_portal_session(slug: str, token: str) -> PortalIdentity:
+    """The identity behind a browser's stored token on this business's portal; AuthenticationError for a
+    token that is unknown, ended or another business's, SessionExpired for an expired one."""
+    with session_scope() as session:
+        workspace = find_portal_workspace(session, slug)
+        access = load_portal_session(session, token, workspace_id=workspace.id)
+        now = utcnow()
+        portal = access.session
+        if portal.last_activity_at is None or now - portal.last_activity_at >= _TOUCH_EVERY:
+            portal.last_activity_at = now
+            access.contact.last_seen_at = now
+        return _identity(session, access, token)
+
+
+def end_portal_session(token: str) -> None:
+    if not token:
+        return
+    with session_scope() as session:
+        row = session.exec(select(PortalSession).where(PortalSession.token_hash == token_hash(token))).first()
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = utcnow()
+
+
+def send_verification_code(token: str) -> None:
+    """Text a new code to the session's phone. RateLimited after settings.verification_codes_per_hour an hour."""
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        if access.session.verified:
+            return
+        outbox_id = issue_code(session, access.workspace, access.contact)
+        workspace_id = access.workspace.id
+    dispatch_sms(outbox_id, workspace_id)
+
+
+def verify_code(token: str, code: str) -> PortalIdentity:
+    """Check the texted code; on success the session sees all the contact's conversations (its own included).
+    A wrong code says how many tries remain; the last wrong try uses the code up."""
+    code = clean_code_input(code)
+    error: ServiceError | None = None
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        if not access.session.verified:
+            try:
+                check_code(session, access.contact, code)
+            except ServiceError as exc:
+                error = exc  # raised after the commit, so the spent try is kept
+            else:
+                access.session.verified = True
+                access.session.last_activity_at = utcnow()
+        identity = None if error else _identity(session, access, token)
+    if error is not None:
+        raise error
+    return identity
+
+
+def portal_conversation_id(token: str) -> int | None:
+    """The conversation this session's next message goes to, if it exists yet."""
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        return _current_conversation_id(session, access.session)
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+def list_portal_messages(token: str, after_id: int = 0, limit: int = MAX_MESSAGES_PER_LOAD) -> list[MessageView]:
+    """Sent messages of the conversations this session may see, oldest first, newer than `after_id`."""
+    limit = max(1, min(int(limit), MAX_MESSAGES_PER_LOAD))
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        visible = visible_conversation_ids(session, access.session)
+        if not visible:
+            return []
+        messages = session.exec(
+            select(Message)
+            .where(
+                Message.workspace_id == access.workspace.id,
+                Message.conversation_id.in_(visible),
+                Message.id > int(after_id or 0),
+            )
+            .order_by(Message.id)
+            .limit(limit)
+        ).all()
+        return message_views(session, access.workspace.id, messages)
+
+
+# --- sending -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Notice:
+    workspace_id: int
+    conversation_id: int
+    kind: str
+    title: str
+    body: str
+
+
+def _conversation_to_write_in(session: Session, access: PortalAccess) -> tuple[Conversation, bool]:
+    portal = access.session
+    current = _current_conversation_id(session, portal)
+    conversation = session.get(Conversation, current) if current is not None else None
+    if conversation is not None and (conversation.workspace_id, conversation.contact_id) == (
+        portal.workspace_id, portal.contact_id
+    ):
+        portal.conversation_id = conversation.id
+        return conversation, False
+    conversation = Conversation(
+        workspace_id=portal.workspace_id,
+        contact_id=portal.contact_id,
+        status=ConversationStatus.OPEN,
+        channel="portal",
+        created_at=utcnow(),
+    )
+    session.add(conversation)
+    session.flush()
+    portal.conversation_id = conversation.id
+    return conversation, True
+
+
+def _write_customer_message(
+    token: str, content: str, message_type: str, stored_file: StoredFile | None = None
+) -> tuple[MessageView, PendingEvents, _Notice | None]:
+    events = PendingEvents()
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        portal = access.session
+        now = utcnow()
+        # Writing to the session row first serialises two sends from one browser (a row lock on PostgreSQL,
+        # the write lock on SQLite): the second sees the conversation the first created and its rate count.
+        session.execute(
+            update(PortalSession).where(PortalSession.id == portal.id).values(last_activity_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        session.refresh(portal)
+        check_customer_rate(session, access.workspace.id, access.contact.id)
+        conversation, created = _conversation_to_write_in(session, access)
+        message = add_message(
+            session, conversation, Sender.CUSTOMER, content=content, message_type=message_type,
+            stored_file=stored_file,
+        )
+        bump = record_in_conversation(session, conversation, message, stored_file.filename if stored_file else "")
+        access.contact.last_seen_at = now
+        events.message_created(access.workspace.id, conversation.id, message.id, Sender.CUSTOMER)
+        if bump.reopened:
+            events.conversation_updated(access.workspace.id, conversation.id)
+
+        name = contact_display_name(access.contact)
+        notice = None
+        if created:
+            notice = _Notice(access.workspace.id, conversation.id, "new_conversation",
+                             f"New conversation with {name}", conversation.last_message_preview)
+        elif bump.unread_before == 0:
+            notice = _Notice(access.workspace.id, conversation.id, "new_message",
+                             f"New message from {name}", conversation.last_message_preview)
+        view = message_views(session, access.workspace.id, [message])[0]
+    return view, events, notice
+
+
+def _after_customer_message(events: PendingEvents, notice: _Notice | None) -> None:
+    events.publish()
+    if notice is None:
+        return
+    from backend.notifications.service import notify
+
+    try:
+        notify(notice.workspace_id, notice.kind, notice.title, notice.body,
+               link=f"/dashboard/inbox?c={notice.conversation_id}", conversation_id=notice.conversation_id)
+    except Exception:  # the message is stored and visible in the inbox; a lost notice must not fail the send
+        log.exception("could not notify workspace %s of conversation %s", notice.workspace_id,
+                      notice.conversation_id)
+
+
+def send_customer_message(token: str, text: str) -> MessageView:
+    """Store a customer's text (as typed, HTML included: it is data) in the conversation chosen by the rule in
+    the module docstring, and tell the business."""
+    text = clean_message_text(text)
+    view, events, notice = _write_customer_message(token, text, MessageType.TEXT)
+    _after_customer_message(events, notice)
+    return view
+
+
+def send_customer_file(token: str, filename: str, data: bytes) -> MessageView:
+    """A photo, document or voice message; checked by content, stored, then sent like a text."""
+    info = inspect_upload(filename, data)
+    with session_scope() as session:
+        # Refuse before storing any bytes when the session or the rate limit would refuse anyway.
+        access = load_portal_session(session, token)
+        check_customer_rate(session, access.workspace.id, access.contact.id)
+        workspace_id = access.workspace.id
+    message_type = MessageType.AUDIO if info.kind == "audio" else MessageType.FILE
+    with staged_file(workspace_id, bytes(data), info) as stored:
+        view, events, notice = _write_customer_message(token, info.safe_filename, message_type, stored)
+    _after_customer_message(events, notice)
+    return view
+
+
+# --- receipts and typing ---------------------------------------------------------------------------------------
+
+
+def _set_business_message_status(token: str, message_ids: list[int] | None, up_to: int | None, status: str,
+                                 from_statuses: tuple[str, ...]) -> list[int]:
+    events = PendingEvents()
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        visible = visible_conversation_ids(session, access.session)
+        if not visible:
+            return []
+        query = select(Message).where(
+            Message.workspace_id == access.workspace.id,
+            Message.conversation_id.in_(visible),
+            Message.sender.in_([Sender.OWNER, Sender.ASSISTANT]),
+            Message.status.in_(from_statuses),
+        )
+        if message_ids is not None:
+            query = query.where(Message.id.in_(message_ids))
+        if up_to is not None:
+            query = query.where(Message.id <= up_to)
+        now = utcnow()
+        changed: dict[int, list[int]] = {}
+        for message in session.exec(query.order_by(Message.id)).all():
+            message.status = status
+            message.delivered_at = message.delivered_at or now
+            if status == MessageStatus.READ:
+                message.read_at = now
+            changed.setdefault(message.conversation_id, []).append(message.id)
+        for conversation_id, ids in changed.items():
+            events.message_status(access.workspace.id, conversation_id, ids, status)
+    events.publish()
+    return sorted(i for ids in changed.values() for i in ids)
+
+
+def mark_read_by_customer(token: str, up_to_message_id: int) -> list[int]:
+    """The business's messages up to this one were seen; returns the ids that changed."""
+    return _set_business_message_status(token, None, int(up_to_message_id), MessageStatus.READ,
+                                        (MessageStatus.SENT, MessageStatus.DELIVERED))
+
+
+def mark_delivered_to_customer(token: str, message_ids: list[int]) -> list[int]:
+    """The business's messages reached the customer's screen (sent → delivered only)."""
+    ids = [int(i) for i in message_ids or []]
+    if not ids:
+        return []
+    return _set_business_message_status(token, ids, None, MessageStatus.DELIVERED, (MessageStatus.SENT,))
+
+
+def customer_typing(token: str) -> None:
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        conversation_id = _current_conversation_id(session, access.session)
+    if conversation_id is not None:
+        publish_typing(conversation_id, "customer")

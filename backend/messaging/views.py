@@ -1,0 +1,220 @@
+"""What the messaging services hand to pages and the API: frozen dataclasses of JSON-friendly values
+(datetimes as ISO-8601 UTC strings), so a page can put them straight into its state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
+
+from sqlmodel import Session, select
+
+from backend.models import Contact, Conversation, Message, StoredFile, User, Workspace
+from backend.models.enums import Sender
+
+FILE_URL_SECONDS = 3600  # links in a loaded conversation stay usable for an hour of reading
+
+
+def iso(value: datetime | None) -> str:
+    """"2026-11-26T12:49:18Z", or "" for no time."""
+    if value is None:
+        return ""
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def contact_display_name(contact: Contact) -> str:
+    return " ".join(part for part in (contact.first_name, contact.last_name) if part).strip() or contact.phone
+
+
+class _AsDict:
+    def as_dict(self) -> dict:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class MessageView(_AsDict):
+    id: int
+    conversation_id: int
+    sender: str  # customer | assistant | owner | system
+    sender_label: str
+    type: str  # text | audio | file
+    content: str
+    status: str  # sent | delivered | read
+    created_at: str
+    ai_generated: bool = False
+    file: dict | None = None  # {"id", "name", "content_type", "size_bytes", "url", "kind"}
+    transcript: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationSummary(_AsDict):
+    id: int
+    contact_id: int
+    contact_name: str
+    contact_phone: str
+    status: str
+    title: str
+    last_message_preview: str
+    last_message_at: str
+    unread: int
+    created_at: str
+    ai_paused: bool = False
+    resolved_at: str = ""
+
+
+@dataclass(frozen=True)
+class ContactView(_AsDict):
+    id: int
+    phone: str
+    first_name: str
+    last_name: str
+    email: str
+    notes: str
+    display_name: str
+    created_at: str
+    last_seen_at: str
+    conversation_count: int
+
+
+@dataclass(frozen=True)
+class PortalIdentity(_AsDict):
+    session_token: str
+    workspace_id: int
+    contact_id: int
+    verified: bool  # sees everything there is to see: passed the code, or nothing older exists
+    needs_verification: bool
+    masked_phone: str
+    first_name: str
+    conversation_id: int | None
+    visible_conversation_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NotificationView(_AsDict):
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: str
+    read: bool
+    conversation_id: int | None
+
+
+# --- builders ------------------------------------------------------------------------------------------------
+
+
+def file_kind(content_type: str) -> str:
+    if content_type.startswith("image/"):
+        return "image"
+    if content_type.startswith("audio/"):
+        return "audio"
+    return "file"
+
+
+def file_dict(stored: StoredFile) -> dict:
+    from backend.providers.storage import get_storage
+
+    return {
+        "id": stored.id,
+        "name": stored.filename,
+        "content_type": stored.content_type,
+        "size_bytes": stored.size_bytes,
+        "url": get_storage().url(stored.storage_key, FILE_URL_SECONDS, filename=stored.filename),
+        "kind": file_kind(stored.content_type),
+    }
+
+
+def conversation_summary(conversation: Conversation, contact: Contact) -> ConversationSummary:
+    return ConversationSummary(
+        id=conversation.id,
+        contact_id=contact.id,
+        contact_name=contact_display_name(contact),
+        contact_phone=contact.phone,
+        status=str(conversation.status),
+        title=conversation.title,
+        last_message_preview=conversation.last_message_preview,
+        last_message_at=iso(conversation.last_message_at),
+        unread=conversation.unread_for_owner,
+        created_at=iso(conversation.created_at),
+        ai_paused=conversation.ai_paused,
+        resolved_at=iso(conversation.resolved_at),
+    )
+
+
+def contact_view(contact: Contact, conversation_count: int) -> ContactView:
+    return ContactView(
+        id=contact.id,
+        phone=contact.phone,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=contact.email,
+        notes=contact.notes,
+        display_name=contact_display_name(contact),
+        created_at=iso(contact.created_at),
+        last_seen_at=iso(contact.last_seen_at),
+        conversation_count=conversation_count,
+    )
+
+
+def message_views(session: Session, workspace_id: int, messages: Iterable[Message]) -> list[MessageView]:
+    """Views for messages of one workspace, with sender labels and signed file links, in the given order."""
+    messages = list(messages)
+    if not messages:
+        return []
+    workspace = session.get(Workspace, workspace_id)
+    assistant_label = f"{workspace.assistant_name} (AI assistant)" if workspace else "AI assistant"
+    team_label = workspace.name if workspace else "Team"
+
+    conversation_ids = {m.conversation_id for m in messages}
+    customer_names = {
+        conversation_id: contact_display_name(contact)
+        for conversation_id, contact in session.exec(
+            select(Conversation.id, Contact)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Conversation.id.in_(conversation_ids), Conversation.workspace_id == workspace_id)
+        ).all()
+    }
+    user_ids = {m.sender_user_id for m in messages if m.sender_user_id is not None}
+    user_names = {
+        user.id: user.full_name or user.email
+        for user in (session.exec(select(User).where(User.id.in_(user_ids))).all() if user_ids else [])
+    }
+    file_ids = {m.file_id for m in messages if m.file_id is not None}
+    files = {
+        stored.id: stored
+        for stored in (
+            session.exec(
+                select(StoredFile).where(StoredFile.id.in_(file_ids), StoredFile.workspace_id == workspace_id)
+            ).all()
+            if file_ids
+            else []
+        )
+    }
+
+    def label(message: Message) -> str:
+        if message.sender == Sender.CUSTOMER:
+            return customer_names.get(message.conversation_id, "Customer")
+        if message.sender == Sender.ASSISTANT:
+            return assistant_label
+        if message.sender == Sender.OWNER:
+            return user_names.get(message.sender_user_id, team_label)
+        return team_label
+
+    return [
+        MessageView(
+            id=m.id,
+            conversation_id=m.conversation_id,
+            sender=str(m.sender),  # plain str: a freshly written row still holds the enum it was given
+            sender_label=label(m),
+            type=str(m.type),
+            content=m.content,
+            status=str(m.status),
+            created_at=iso(m.created_at),
+            ai_generated=m.ai_generated,
+            file=file_dict(files[m.file_id]) if m.file_id in files else None,
+            transcript=m.transcript,
+        )
+        for m in messages
+    ]

@@ -1,0 +1,215 @@
+"""Customer and owner talk live, in two real browsers against the production build: text, files, a voice
+message recorded through the microphone (a fake device playing an espeak-ng clip), typing, read receipts.
+A second customer and a second business see none of it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct-horse-battery-9"
+MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+               b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _business(name: str) -> tuple[str, str, str]:
+    """An onboarded workspace made through the services. Returns (email, slug, workspace_id)."""
+    from backend.accounts.service import sign_up
+    from backend.workspaces.service import update_profile
+
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    result = sign_up(email, PASSWORD, "Rosa Diaz", name)
+    profile = update_profile(result.workspace_id, name=name, ai_role="salon", ai_personality="friendly",
+                             assistant_name="Mia", timezone="America/New_York")
+    return email, profile.slug, result.workspace_id
+
+
+def _owner_inbox(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.get_by_role("link", name=re.compile("^Inbox")).first.click()
+    expect(page).to_have_url(re.compile(r"/dashboard/inbox"))
+
+
+def _identify(page: Page, base: str, slug: str, phone: str, name: str = "") -> None:
+    page.goto(f"{base}/portal/{slug}")
+    page.get_by_label("Phone number").fill(phone)
+    if name:
+        page.get_by_label("First name (optional)").fill(name)
+    page.get_by_role("button", name="Start chatting").click()
+
+
+def _send(page: Page, text: str, box: str = "Message") -> None:
+    page.get_by_label(box, exact=True).fill(text)
+    page.get_by_label(box, exact=True).press("Enter")
+
+
+@pytest.fixture(scope="module")
+def voice_clip(tmp_path_factory) -> Path:
+    raw = tmp_path_factory.mktemp("audio") / "raw.wav"
+    clip = raw.with_name("clip.wav")
+    subprocess.run(["espeak-ng", "-w", str(raw), "Hello, I would like to book a haircut on Friday."], check=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(clip)], check=True)
+    return clip
+
+
+@pytest.fixture
+def microphone_browser(playwright_instance, voice_clip):
+    """A Chromium whose microphone plays the espeak-ng clip."""
+    instance = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={voice_clip}",
+    ])
+    yield instance
+    instance.close()
+
+
+def test_customer_and_owner_talk_live_and_nobody_else_sees_it(browser, microphone_browser, live_app, app_db,
+                                                              tmp_path):
+    base = live_app[0]
+    email, slug, _ = _business("Velvet Salon")
+    other_email, other_slug, _ = _business("Other Salon")
+
+    owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    owner.set_default_timeout(15000)
+    _owner_inbox(owner, base, email)
+    expect(owner.get_by_text("No conversations here yet")).to_be_visible()
+
+    customer_ctx = microphone_browser.new_context(viewport={"width": 390, "height": 844},
+                                                  permissions=["microphone"])
+    customer = customer_ctx.new_page()
+    customer.set_default_timeout(15000)
+    _identify(customer, base, slug, "(212) 555-0147", "Jordan")
+    _send(customer, "Hi! Do you have parking nearby?")
+    expect(customer.get_by_text("Hi! Do you have parking nearby?")).to_be_visible()
+
+    # The conversation appears in the owner's inbox without a reload, with its unread count.
+    item = owner.get_by_role("button", name="Conversation with Jordan")
+    expect(item).to_be_visible()
+    expect(item).to_contain_text("1")
+    item.click()
+    expect(owner.locator("#chat-scroller").get_by_text("Hi! Do you have parking nearby?")).to_be_visible()
+    # The owner has read it: the customer's tick turns to "Read" live.
+    expect(customer.get_by_label("Read").first).to_be_visible()
+
+    # Typing shows on the other side.
+    customer.get_by_label("Message", exact=True).press_sequentially("And is the parking free on weekends too?", delay=80)
+    expect(owner.get_by_text("Customer is typing…")).to_be_visible()
+    customer.get_by_label("Message", exact=True).fill("")
+
+    _send(owner, "Yes! Free parking behind the building.", box="Reply")
+    expect(customer.get_by_text("Yes! Free parking behind the building.")).to_be_visible()
+    expect(customer.get_by_text("Rosa Diaz")).to_be_visible()
+
+    # HTML is shown as text, never run.
+    _send(customer, "<b>bold</b><img src=x onerror=\"window.__pwned=1\">")
+    expect(owner.locator("#chat-scroller").get_by_text("<b>bold</b><img src=x onerror=\"window.__pwned=1\">")
+           ).to_be_visible()
+    assert owner.evaluate("window.__pwned") is None
+
+    # A file, checked by content: a PDF goes through, a PNG named .pdf is refused where the customer is.
+    pdf = tmp_path / "price-list.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+    customer.locator("#portal-upload input[type=file]").set_input_files(str(pdf))
+    expect(owner.get_by_role("link", name=re.compile("price-list.pdf"))).to_be_visible()
+    href = owner.get_by_role("link", name=re.compile("price-list.pdf")).get_attribute("href")
+    with urllib.request.urlopen(href.replace("localhost", "127.0.0.1")) as resp:
+        assert resp.read() == MINIMAL_PDF
+    fake = tmp_path / "invoice.pdf"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    customer.locator("#portal-upload input[type=file]").set_input_files(str(fake))
+    expect(customer.get_by_role("alert")).to_contain_text("does not match")
+
+    # A voice message recorded through the microphone reaches the owner as audio with a player.
+    customer.get_by_role("button", name="Record a voice message").click()
+    expect(customer.get_by_text("Recording… speak now")).to_be_visible()
+    customer.wait_for_timeout(2500)
+    customer.get_by_role("button", name="Send voice message").click()
+    expect(owner.get_by_label("Voice message", exact=True)).to_have_count(1)
+    expect(customer.get_by_label("Voice message", exact=True)).to_have_count(1)
+
+    # A second customer of the same business sees none of it.
+    second = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    _identify(second, base, slug, "+1 646 555 0199", "Priya")
+    expect(second.get_by_label("Message", exact=True)).to_be_visible()
+    expect(second.get_by_text("Do you have parking")).to_have_count(0)
+    expect(second.get_by_text("Free parking")).to_have_count(0)
+
+    # The owner of another business sees nothing either, even asking for the conversation by id.
+    from backend.db import session_scope
+    from backend.models import Conversation, Workspace
+
+    with session_scope() as s:
+        ws_id = s.exec(select(Workspace.id).where(Workspace.slug == slug)).one()
+        convo_id = s.exec(select(Conversation.id).where(Conversation.workspace_id == ws_id)).first()
+    intruder = browser.new_context().new_page()
+    _owner_inbox(intruder, base, other_email)
+    expect(intruder.get_by_text("No conversations here yet")).to_be_visible()
+    intruder.goto(f"{base}/dashboard/inbox?c={convo_id}")
+    expect(intruder.get_by_role("heading", name="Pick a conversation")).to_be_visible()
+    expect(intruder.get_by_text("Do you have parking")).to_have_count(0)
+
+    for ctx in (owner.context, customer_ctx, second.context, intruder.context):
+        ctx.close()
+
+
+def test_returning_customer_on_a_new_browser_needs_the_texted_code(browser, live_app, app_db):
+    from backend.db import session_scope
+    from backend.models import OutboxMessage
+
+    base = live_app[0]
+    _, slug, ws_id = _business("Codes Barbers")
+    first = browser.new_context().new_page()
+    _identify(first, base, slug, "+1 917 555 0123", "Sam")
+    _send(first, "My first visit question")
+    expect(first.get_by_text("My first visit question")).to_be_visible()
+    # Reload keeps the session and the history in the same browser.
+    first.reload()
+    expect(first.get_by_text("My first visit question")).to_be_visible()
+    first.context.close()
+
+    fresh = browser.new_context().new_page()
+    _identify(fresh, base, slug, "917-555-0123")
+    expect(fresh.get_by_role("heading", name="Welcome back")).to_be_visible()
+    expect(fresh.get_by_text("My first visit question")).to_have_count(0)
+    fresh.get_by_label("Verification code").fill("000000")
+    fresh.get_by_role("button", name="Verify").click()
+    expect(fresh.get_by_role("alert")).to_contain_text("tries")
+
+    with session_scope() as s:
+        sms = s.exec(select(OutboxMessage).where(OutboxMessage.workspace_id == ws_id,
+                                                 OutboxMessage.channel == "sms")).all()
+    code = re.search(r"\b(\d{6})\b", sms[-1].body).group(1)
+    fresh.get_by_label("Verification code").fill(code)
+    fresh.get_by_role("button", name="Verify").click()
+    expect(fresh.get_by_text("My first visit question")).to_be_visible()
+    fresh.context.close()
+
+
+def test_portal_refuses_bad_phone_and_empty_or_long_messages(page: Page, live_app, app_db):
+    base = live_app[0]
+    _, slug, _ = _business("Checks Spa")
+    _identify(page, base, slug, "12")
+    expect(page.get_by_role("alert")).to_contain_text("phone number")
+    _identify(page, base, slug, "+1 415 555 0100")
+    page.get_by_label("Message", exact=True).fill("   ")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.get_by_label("Message", exact=True).evaluate("(el) => el.removeAttribute('maxlength')")
+    page.get_by_label("Message", exact=True).fill("x" * 4001)
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_contain_text("4,000")
