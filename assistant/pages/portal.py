@@ -46,6 +46,7 @@ class PortalState(rx.State):
     sending: bool = False
     recording: bool = False
     typing_seq: int = 0
+    _visible: list[int] = []
 
     # --- session token helpers (backend only) ---
     def _tokens(self) -> dict:
@@ -67,6 +68,7 @@ class PortalState(rx.State):
         self.portal_tokens = json.dumps(tokens)
 
     def _apply_identity(self, identity) -> None:
+        self._visible = list(identity.visible_conversation_ids)
         self.masked_phone = identity.masked_phone
         self.first_name = identity.first_name
         self.verified = identity.verified
@@ -81,7 +83,7 @@ class PortalState(rx.State):
         self._acknowledge()
 
     def _watch(self) -> None:
-        ids = {m["conversation_id"] for m in self.messages}
+        ids = {m["conversation_id"] for m in self.messages} | {str(i) for i in self._visible}
         current = portal.portal_conversation_id(self._token())
         if current:
             ids.add(str(current))

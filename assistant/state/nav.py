@@ -7,7 +7,7 @@ import reflex as rx
 from assistant.live import registry
 from assistant.state.auth import AuthState
 from backend.errors import AuthenticationError
-from backend.messaging.inbox import unread_conversation_count
+from backend.messaging.inbox import mark_delivered_to_owner, unread_conversation_count
 from backend.notifications import service as notifications
 from backend.providers.events import workspace_channel
 
@@ -63,6 +63,9 @@ class NavState(AuthState):
     def on_live_event(self, channel: str, event: dict) -> None:
         kind = event.get("type")
         if kind == "conversation.updated":
+            if event.get("sender") == "customer" and event.get("message_id"):
+                # An owner has the dashboard open: the customer's message reached them.
+                mark_delivered_to_owner(self._workspace_id, [int(event["message_id"])])
             self.unread_conversations = unread_conversation_count(self._workspace_id)
         elif kind == "notification.created" and event.get("user_id") in (None, self._user_id):
             self.unread_notifications = notifications.unread_notification_count(self._workspace_id, self._user_id)

@@ -10,7 +10,7 @@ Conversation channel (`conversation:<id>`; the portal and an open inbox thread l
     {"type": "typing", "conversation_id", "who": "customer" | "owner"}
     {"type": "conversation.updated", "conversation_id"}
 Workspace channel (`workspace:<id>`; the owner's dashboard listens):
-    {"type": "conversation.updated", "conversation_id"}
+    {"type": "conversation.updated", "conversation_id"[, "message_id", "sender" when a message caused it]}
     {"type": "notification.created", "user_id"}
     {"type": "contact.updated", "contact_id"}
 """
@@ -50,7 +50,11 @@ class PendingEvents:
             "type": MESSAGE_CREATED, "conversation_id": conversation_id, "message_id": message_id,
             "sender": str(sender),
         })
-        self.conversation_updated(workspace_id, conversation_id, thread=False)
+        # The dashboard learns which message arrived, so an open dashboard can mark it delivered.
+        self._add(workspace_channel(workspace_id), {
+            "type": CONVERSATION_UPDATED, "conversation_id": conversation_id, "message_id": message_id,
+            "sender": str(sender),
+        })
 
     def message_status(self, workspace_id: int, conversation_id: int, message_ids: Iterable[int], status: str,
                        ) -> None:

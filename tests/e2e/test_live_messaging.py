@@ -101,6 +101,8 @@ def test_customer_and_owner_talk_live_and_nobody_else_sees_it(browser, microphon
     item = owner.get_by_role("button", name="Conversation with Jordan")
     expect(item).to_be_visible()
     expect(item).to_contain_text("1")
+    # It reached the owner's open dashboard: delivered, not yet read.
+    expect(customer.get_by_label("Delivered").first).to_be_visible()
     item.click()
     expect(owner.locator("#chat-scroller").get_by_text("Hi! Do you have parking nearby?")).to_be_visible()
     # The owner has read it: the customer's tick turns to "Read" live.
