@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.live import live_listener
+from assistant.pages.dashboard.api_tokens import ApiTokensState
 from assistant.pages.dashboard.areas import AREAS, area_page
 from assistant.pages.dashboard.contacts import ContactDetailState, ContactsState, contact_detail_page, contacts_page
 from assistant.pages.dashboard.inbox import InboxState, inbox_page
@@ -74,5 +75,6 @@ for _key, (_title, *_rest) in AREAS.items():
     app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
                  on_load=_dashboard())
 app.add_page(settings_page, route="/dashboard/settings", title="Settings · Front Desk",
-             on_load=_dashboard(ProfileState.load, NotificationPrefsState.load_prefs, OutboxState.load_outbox))
+             on_load=_dashboard(ProfileState.load, NotificationPrefsState.load_prefs, OutboxState.load_outbox,
+                                ApiTokensState.load_tokens))
 app.add_page(portal_page, route="/portal/[slug]", title="Chat with us", on_load=PortalState.load)

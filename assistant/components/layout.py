@@ -136,7 +136,7 @@ def notification_bell() -> rx.Component:
                             lambda n: rx.box(
                                 rx.text(n["title"], size="2", weight=rx.cond(n["read"] == "1", "regular", "bold")),
                                 rx.text(n["body"], size="1", color=rx.color("gray", 10), class_name="truncate"),
-                                rx.text(n["when"], size="1", color=rx.color("gray", 9)),
+                                rx.text(rx.moment(n["at"], from_now=True), size="1", color=rx.color("gray", 9)),
                                 on_click=NavState.open_notification(n["id"], n["link"]),
                                 class_name="notification-item",
                                 width="100%",

@@ -78,9 +78,15 @@ class PortalState(rx.State):
     def _reload_messages(self) -> None:
         token = self._token()
         views = portal.list_portal_messages(token)
-        self.messages = [flatten_message(v) for v in views]
+        self.messages = [self._for_customer(flatten_message(v)) for v in views]
         self._watch()
         self._acknowledge()
+
+    def _for_customer(self, message: dict[str, str]) -> dict[str, str]:
+        # Replies sent by an integration speak for the business, not for the tool that sent them.
+        if message["sender"] == "owner" and message["sender_label"].endswith("(API)"):
+            return {**message, "sender_label": self.business_name}
+        return message
 
     def _watch(self) -> None:
         ids = {m["conversation_id"] for m in self.messages} | {str(i) for i in self._visible}

@@ -36,7 +36,7 @@ class NavState(AuthState):
             return self._to_login(exc)
         self.notifications = [
             {"id": str(n.id), "title": n.title, "body": n.body, "link": n.link or "/dashboard/inbox",
-             "when": n.created_at[:16].replace("T", " "), "read": "1" if n.read else ""}
+             "at": n.created_at, "read": "1" if n.read else ""}
             for n in notifications.list_notifications(ctx.workspace_id, ctx.user_id, limit=20)
         ]
 

@@ -1,6 +1,5 @@
-"""HTTP endpoints beside the Reflex app: health, and access-checked file downloads for local storage.
-
-The REST API v1 grows here (FastAPI, OpenAPI at /api/v1/openapi.json).
+"""HTTP endpoints beside the Reflex app: health, access-checked file downloads for local storage, the portal's
+file uploads, and REST API v1 (backend.api.v1; OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs).
 """
 
 from __future__ import annotations
@@ -11,11 +10,13 @@ from fastapi import FastAPI, File, Header, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from backend.api import v1
 from backend.db import get_engine
 
 
 def create_api() -> FastAPI:
     api = FastAPI(title="Front Desk API", version="1", docs_url="/api/v1/docs", openapi_url="/api/v1/openapi.json")
+    api.include_router(v1.router)
 
     @api.get("/api/v1/health", tags=["system"])
     def health() -> JSONResponse:

@@ -15,7 +15,14 @@ from backend.messaging.events import PendingEvents, publish_typing
 from backend.messaging.files import inspect_upload, staged_file
 from backend.messaging.messages import add_message, clean_message_text, record_in_conversation
 from backend.messaging.search import like_pattern, phone_digits_pattern
-from backend.messaging.views import ConversationSummary, MessageView, conversation_summary, message_views
+from backend.messaging.views import (
+    API_TOKEN_ID,
+    API_TOKEN_NAME,
+    ConversationSummary,
+    MessageView,
+    conversation_summary,
+    message_views,
+)
 from backend.models import AuditEvent, Contact, Conversation, Membership, Message, StoredFile
 from backend.models.enums import ConversationStatus, MessageStatus, MessageType, Sender
 from backend.models.types import utcnow
@@ -132,18 +139,21 @@ def unread_conversation_count(workspace_id: int) -> int:
 def _write_owner_message(
     workspace_id: int,
     conversation_id: int,
-    user_id: int,
+    user_id: int | None,
     content: str,
     message_type: str,
     stored_file: StoredFile | None = None,
+    meta: dict | None = None,
 ) -> tuple[MessageView, PendingEvents]:
+    """`user_id` None is a write by an API token, already authenticated for this workspace by the caller."""
     events = PendingEvents()
     with session_scope() as session:
-        require_member(session, workspace_id, user_id)
+        if user_id is not None:
+            require_member(session, workspace_id, user_id)
         conversation = _conversation(session, workspace_id, conversation_id)
         message = add_message(
             session, conversation, Sender.OWNER, content=content, message_type=message_type,
-            stored_file=stored_file, sender_user_id=user_id,
+            stored_file=stored_file, sender_user_id=user_id, meta=meta,
         )
         record_in_conversation(session, conversation, message, stored_file.filename if stored_file else "")
         events.message_created(workspace_id, conversation.id, message.id, Sender.OWNER)
@@ -154,6 +164,17 @@ def _write_owner_message(
 def send_owner_reply(workspace_id: int, conversation_id: int, user_id: int, text: str) -> MessageView:
     text = clean_message_text(text)
     view, events = _write_owner_message(workspace_id, conversation_id, user_id, text, MessageType.TEXT)
+    events.publish()
+    return view
+
+
+def send_api_reply(workspace_id: int, conversation_id: int, text: str, *, api_token_id: int, api_token_name: str
+                   ) -> MessageView:
+    """A reply written by an integration: sent as the business, labelled with the token that wrote it (its name
+    is kept in the message, so the label survives the token being revoked)."""
+    text = clean_message_text(text)
+    meta = {API_TOKEN_ID: int(api_token_id), API_TOKEN_NAME: api_token_name}
+    view, events = _write_owner_message(workspace_id, conversation_id, None, text, MessageType.TEXT, meta=meta)
     events.publish()
     return view
 
@@ -237,44 +258,53 @@ def mark_delivered_to_owner(workspace_id: int, message_ids: list[int]) -> list[i
 # --- status and title ------------------------------------------------------------------------------------------
 
 
-def set_conversation_status(workspace_id: int, conversation_id: int, status: str, user_id: int | None = None
-                            ) -> ConversationSummary:
+def _checked_status(status: str) -> str:
     if status not in {s.value for s in ConversationStatus}:
         raise ServiceError("Choose open, pending or resolved.", field="status")
+    return status
+
+
+def _cleaned_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if len(title) > MAX_TITLE_CHARS:
+        raise ServiceError(f"Titles can be at most {MAX_TITLE_CHARS} characters.", field="title")
+    return title
+
+
+def update_conversation(workspace_id: int, conversation_id: int, *, status: str | None = None,
+                        title: str | None = None, user_id: int | None = None) -> ConversationSummary:
+    """Status and title in one transaction, both checked before either is written: a bad value changes nothing.
+    None leaves that field as it is."""
+    status = None if status is None else _checked_status(status)
+    title = None if title is None else _cleaned_title(title)
     events = PendingEvents()
     with session_scope() as session:
         if user_id is not None:
             require_member(session, workspace_id, user_id)
         conversation = _conversation(session, workspace_id, conversation_id)
-        if conversation.status != status:
+        if status is not None and conversation.status != status:
             conversation.status = status
             conversation.resolved_at = utcnow() if status == ConversationStatus.RESOLVED else None
             session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, action="conversation.status",
                                    detail=f"conversation {conversation.id}: {status}"))
             events.conversation_updated(workspace_id, conversation.id)
-        session.flush()
-        summary = _summary(session, conversation)
-    events.publish()
-    return summary
-
-
-def set_conversation_title(workspace_id: int, conversation_id: int, title: str, user_id: int | None = None
-                           ) -> ConversationSummary:
-    title = " ".join((title or "").split())
-    if len(title) > MAX_TITLE_CHARS:
-        raise ServiceError(f"Titles can be at most {MAX_TITLE_CHARS} characters.", field="title")
-    events = PendingEvents()
-    with session_scope() as session:
-        if user_id is not None:
-            require_member(session, workspace_id, user_id)
-        conversation = _conversation(session, workspace_id, conversation_id)
-        if conversation.title != title:
+        if title is not None and conversation.title != title:
             conversation.title = title
             events.conversation_updated(workspace_id, conversation.id)
         session.flush()
         summary = _summary(session, conversation)
     events.publish()
     return summary
+
+
+def set_conversation_status(workspace_id: int, conversation_id: int, status: str, user_id: int | None = None
+                            ) -> ConversationSummary:
+    return update_conversation(workspace_id, conversation_id, status=_checked_status(status), user_id=user_id)
+
+
+def set_conversation_title(workspace_id: int, conversation_id: int, title: str, user_id: int | None = None
+                           ) -> ConversationSummary:
+    return update_conversation(workspace_id, conversation_id, title=_cleaned_title(title), user_id=user_id)
 
 
 def owner_typing(workspace_id: int, conversation_id: int, user_id: int) -> None:

@@ -75,6 +75,7 @@ def add_message(
     stored_file: StoredFile | None = None,
     sender_user_id: int | None = None,
     ai_generated: bool = False,
+    meta: dict | None = None,
 ) -> Message:
     if stored_file is not None:
         session.add(stored_file)
@@ -88,6 +89,7 @@ def add_message(
         content=content,
         file_id=stored_file.id if stored_file is not None else None,
         ai_generated=ai_generated,
+        meta=dict(meta or {}),
         status=MessageStatus.SENT,
         created_at=utcnow(),
     )

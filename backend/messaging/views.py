@@ -14,6 +14,9 @@ from backend.models import Contact, Conversation, Message, StoredFile, User, Wor
 from backend.models.enums import Sender
 
 FILE_URL_SECONDS = 3600  # links in a loaded conversation stay usable for an hour of reading
+# Message.meta keys of a reply an integration wrote through the REST API.
+API_TOKEN_ID = "api_token_id"
+API_TOKEN_NAME = "api_token_name"
 
 
 def iso(value: datetime | None) -> str:
@@ -199,6 +202,8 @@ def message_views(session: Session, workspace_id: int, messages: Iterable[Messag
         if message.sender == Sender.ASSISTANT:
             return assistant_label
         if message.sender == Sender.OWNER:
+            if message.sender_user_id is None and (message.meta or {}).get(API_TOKEN_NAME):
+                return f"{message.meta[API_TOKEN_NAME]} (API)"
             return user_names.get(message.sender_user_id, team_label)
         return team_label
 

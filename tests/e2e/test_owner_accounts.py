@@ -278,6 +278,6 @@ def test_dashboard_requires_login_and_demo_login_works(page: Page, live_app, app
 
     request_password_reset(login.email)
     page.get_by_role("link", name="Settings", exact=True).first.click()
-    expect(page.get_by_role("heading", name="Mail sent by the system")).to_be_visible()
+    expect(page.get_by_role("heading", name="E-mails and texts sent by the system")).to_be_visible()
     expect(page.get_by_text("No mail server is configured")).to_be_visible()
     expect(page.get_by_role("cell", name="Reset your Front Desk password")).to_be_visible()

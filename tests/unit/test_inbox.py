@@ -151,3 +151,37 @@ def test_a_user_who_is_not_a_member_cannot_act_in_the_workspace(db):
     with pytest.raises(PermissionDenied):
         inbox.mark_conversation_read(oak.id, cid, elm.owner_id)
     assert [m.content for m in inbox.list_messages(oak.id, cid)] == ["Hi"]
+
+
+def test_status_and_title_change_together_or_not_at_all(db):
+    biz = make_workspace()
+    cid = _chat(biz.slug, PHONE, "Hi")
+    both = inbox.update_conversation(biz.id, cid, status="resolved", title="  Crown  ")
+    assert (both.status, both.title) == ("resolved", "Crown") and both.resolved_at
+    with pytest.raises(ServiceError) as err:
+        inbox.update_conversation(biz.id, cid, status="pending", title="x" * 201)
+    assert err.value.field == "title"
+    with pytest.raises(ServiceError) as err:
+        inbox.update_conversation(biz.id, cid, status="closed", title="New title")
+    assert err.value.field == "status"
+    unchanged = inbox.get_conversation(biz.id, cid)
+    assert (unchanged.status, unchanged.title) == ("resolved", "Crown")
+    assert inbox.update_conversation(biz.id, cid) == unchanged  # nothing asked, nothing changed
+    with session_scope() as s:
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "conversation.status")).all()) == 1
+
+
+def test_a_reply_through_the_api_is_sent_as_the_business_and_labelled_with_the_token(db):
+    biz = make_workspace()
+    me = portal.identify_customer(biz.slug, PHONE)
+    cid = portal.send_customer_message(me.session_token, "Hi").conversation_id
+    with pytest.raises(ServiceError, match="Write a message"):
+        inbox.send_api_reply(biz.id, cid, "  ", api_token_id=7, api_token_name="Zapier")
+    reply = inbox.send_api_reply(biz.id, cid, " Thanks! ", api_token_id=7, api_token_name="Zapier")
+    assert (reply.sender, reply.sender_label, reply.content) == ("owner", "Zapier (API)", "Thanks!")
+    assert [m.sender_label for m in inbox.list_messages(biz.id, cid)][-1] == "Zapier (API)"
+    assert portal.list_portal_messages(me.session_token)[-1].sender_label == "Zapier (API)"
+    with session_scope() as s:
+        row = s.get(Message, reply.id)
+        assert (row.sender_user_id, row.meta) == (None, {"api_token_id": 7, "api_token_name": "Zapier"})
+    assert inbox.get_conversation(biz.id, cid).last_message_preview == "Thanks!"

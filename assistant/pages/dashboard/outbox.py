@@ -58,13 +58,14 @@ def outbox_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(rx.icon("mail", size=18, color=rx.color("indigo", 10)),
-                      rx.heading("Mail sent by the system", size="4", as_="h2"), align="center", spacing="2"),
+                      rx.heading("E-mails and texts sent by the system", size="4", as_="h2"), align="center", spacing="2"),
             rx.cond(
                 OutboxState.smtp_configured,
                 rx.text("Mail goes out through your SMTP server. Failed messages are retried.", size="2",
                         color=rx.color("gray", 11)),
-                rx.text("No mail server is configured, so messages are kept here instead of being sent. "
-                        "Set ASSISTANT_SMTP_HOST to deliver them.", size="2", color=rx.color("gray", 11)),
+                rx.text("No mail server is configured, so e-mails are kept here instead of being sent "
+                        "(set ASSISTANT_SMTP_HOST to deliver them). Texts go out through the SMS provider when one is "
+                        "set.", size="2", color=rx.color("gray", 11)),
             ),
             rx.cond(
                 ~OutboxState.outbox_loaded,
