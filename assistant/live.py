@@ -72,7 +72,7 @@ class LiveRegistry:
 registry = LiveRegistry()
 
 
-async def _push(app: rx.App, token: str, state_cls: type, channel: str, event: dict) -> None:
+async def _push(app: rx.App, token: str, state_cls: type, events: list[tuple[str, dict]]) -> None:
     namespace = app.event_namespace
     if namespace is not None and token not in namespace.token_to_sid:
         registry.unwatch(token)  # the tab is gone
@@ -80,25 +80,59 @@ async def _push(app: rx.App, token: str, state_cls: type, channel: str, event: d
     try:
         async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
             state = await root.get_state(state_cls)
-            result = state.on_live_event(channel, event)
-            if asyncio.iscoroutine(result):
-                await result
+            for channel, event in events:
+                result = state.on_live_event(channel, event)
+                if asyncio.iscoroutine(result):
+                    await result
+            # A burst of events (fifty customers writing at once) costs one reload, not fifty.
+            flush = getattr(state, "after_live_events", None)
+            if flush is not None:
+                result = flush()
+                if asyncio.iscoroutine(result):
+                    await result
     except Exception:  # one broken tab must not stop the others
         log.exception("live update to %s failed", state_cls.__name__)
 
 
+async def _read(bus, queue: asyncio.Queue) -> None:
+    async with bus.subscribe("*") as events:
+        async for channel, event in events:
+            queue.put_nowait((channel, event))
+
+
 async def live_listener(app: rx.App) -> None:
-    """Lifespan task: runs as long as the backend process, resubscribing after a bus failure."""
+    """Lifespan task: runs as long as the backend process, resubscribing after a bus failure.
+
+    A reader fills a queue; the dispatcher takes whatever has piled up while it was busy, groups it by tab and
+    applies each tab's events in one state change, so the work per event shrinks as the load grows.
+    """
     bus = get_event_bus()
+    queue: asyncio.Queue = asyncio.Queue()
     while True:
+        reader = asyncio.create_task(_read(bus, queue))
         try:
-            async with bus.subscribe("*") as events:
-                async for channel, event in events:
-                    targets = registry.targets(channel)
-                    if targets:
-                        await asyncio.gather(*(_push(app, t, cls, channel, event) for t, cls in targets))
+            while not reader.done():
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                batch = [getter.result()]
+                while not queue.empty() and len(batch) < MAX_BATCH:
+                    batch.append(queue.get_nowait())
+                by_tab: dict[tuple[str, type], list[tuple[str, dict]]] = {}
+                for channel, event in batch:
+                    for target in registry.targets(channel):
+                        by_tab.setdefault(target, []).append((channel, event))
+                if by_tab:
+                    await asyncio.gather(*(_push(app, t, cls, evs) for (t, cls), evs in by_tab.items()))
+            reader.result()  # raises what stopped the reader
         except asyncio.CancelledError:
+            reader.cancel()
             raise
         except Exception:
             log.exception("live listener lost the event bus; resubscribing")
             await asyncio.sleep(1.0)
+
+
+MAX_BATCH = 500

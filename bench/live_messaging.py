@@ -7,7 +7,10 @@ production build, opens that many portal pages plus one owner inbox in headless 
   appearing in that customer's chat.
 Arrival is stamped in each page by a MutationObserver (Date.now()); the machine has one clock.
 
-Usage: python bench/live_messaging.py [--sessions 1 50] [--rounds 3] [--buses in_process redis]
+Customers write `--pace-ms` apart (default 100 ms: with 50 sessions, every customer writes every 5 s, ten
+messages a second in all); `--pace-ms 0` is the worst case where all of them press Enter at the same instant.
+
+Usage: python bench/live_messaging.py [--sessions 1 50] [--rounds 3] [--buses in_process redis] [--pace-ms 100]
 The last line printed is a JSON object with the figures.
 """
 
@@ -160,7 +163,7 @@ def _wait_arrivals(page, markers: list[str], timeout: float = 30.0) -> dict:
     return arrivals
 
 
-def run_case(bus: str, sessions: int, rounds: int, browser) -> dict:
+def run_case(bus: str, sessions: int, rounds: int, browser, pace_ms: int) -> dict:
     redis_url = "redis://127.0.0.1:6379/13" if bus == "redis" else ""
     with App(redis_url) as app:
         email, slug, secret, customers = _setup_business(app, sessions)
@@ -194,6 +197,8 @@ def run_case(bus: str, sessions: int, rounds: int, browser) -> dict:
                 box.fill(f"question [[{marker}]]")
                 sent[marker] = time.time() * 1000
                 box.press("Enter")
+                if pace_ms:
+                    time.sleep(pace_ms / 1000)
             arrivals = _wait_arrivals(owner, list(sent))
             c2o += [arrivals[m] - t for m, t in sent.items() if m in arrivals]
 
@@ -202,6 +207,8 @@ def run_case(bus: str, sessions: int, rounds: int, browser) -> dict:
                 marker = f"o{round_no}x{i}x{uuid.uuid4().hex[:6]}"
                 replies[marker] = (page, time.time() * 1000)
                 _post_reply(app.base, secret, conversation_id, f"answer [[{marker}]]")
+                if pace_ms:
+                    time.sleep(pace_ms / 1000)
             for marker, (page, t0) in replies.items():
                 arrival = _wait_arrivals(page, [marker]).get(marker)
                 if arrival is not None:
@@ -212,7 +219,7 @@ def run_case(bus: str, sessions: int, rounds: int, browser) -> dict:
         owner.context.close()
     expected = sessions * rounds
     return {
-        "bus": bus, "sessions": sessions, "deliveries_each_way": expected,
+        "bus": bus, "sessions": sessions, "pace_ms": pace_ms, "deliveries_each_way": expected,
         "customer_to_owner_p50_ms": _percentile(c2o, 0.5), "customer_to_owner_p95_ms": _percentile(c2o, 0.95),
         "owner_to_customer_p50_ms": _percentile(o2c, 0.5), "owner_to_customer_p95_ms": _percentile(o2c, 0.95),
         "lost": (expected - len(c2o)) + (expected - len(o2c)),
@@ -225,6 +232,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--buses", nargs="+", default=["in_process", "redis"], choices=["in_process", "redis"])
+    parser.add_argument("--pace-ms", type=int, default=100, help="time between two customers' messages")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -235,7 +243,7 @@ def main() -> None:
         for bus in args.buses:
             for sessions in args.sessions:
                 rounds = max(args.rounds, 20) if sessions == 1 else args.rounds
-                result = run_case(bus, sessions, rounds, browser)
+                result = run_case(bus, sessions, rounds, browser, args.pace_ms)
                 print(f"{bus:>10} bus, {sessions:>3} sessions: customer→owner p50 {result['customer_to_owner_p50_ms']} "
                       f"ms, p95 {result['customer_to_owner_p95_ms']} ms; owner→customer p50 "
                       f"{result['owner_to_customer_p50_ms']} ms, p95 {result['owner_to_customer_p95_ms']} ms; "

@@ -47,6 +47,7 @@ class PortalState(rx.State):
     recording: bool = False
     typing_seq: int = 0
     _visible: list[int] = []
+    _reload: bool = False
 
     # --- session token helpers (backend only) ---
     def _tokens(self) -> dict:
@@ -277,11 +278,16 @@ class PortalState(rx.State):
             self.typing_seq += 1
         elif kind == "message.created":
             self.typing_seq = 0
-            self._reload_messages()
+            self._reload = True
         elif kind == "message.status":
             ids = {str(i) for i in event.get("message_ids", [])}
             status = event.get("status", "")
             self.messages = [{**m, "status": status} if m["id"] in ids else m for m in self.messages]
+
+    def after_live_events(self) -> None:
+        if self._reload:
+            self._reload = False
+            self._reload_messages()
 
 
 def _not_found() -> rx.Component:

@@ -16,6 +16,8 @@ class NavState(AuthState):
     unread_conversations: int = 0
     unread_notifications: int = 0
     notifications: list[dict[str, str]] = []
+    _arrived: list[int] = []
+    _counts_dirty: bool = False
 
     def _refresh_counts(self) -> None:
         self.unread_conversations = unread_conversation_count(self._workspace_id)
@@ -64,8 +66,16 @@ class NavState(AuthState):
         kind = event.get("type")
         if kind == "conversation.updated":
             if event.get("sender") == "customer" and event.get("message_id"):
-                # An owner has the dashboard open: the customer's message reached them.
-                mark_delivered_to_owner(self._workspace_id, [int(event["message_id"])])
-            self.unread_conversations = unread_conversation_count(self._workspace_id)
+                self._arrived.append(int(event["message_id"]))
+            self._counts_dirty = True
         elif kind == "notification.created" and event.get("user_id") in (None, self._user_id):
-            self.unread_notifications = notifications.unread_notification_count(self._workspace_id, self._user_id)
+            self._counts_dirty = True
+
+    def after_live_events(self) -> None:
+        if self._arrived:
+            # An owner has the dashboard open: the customers' messages reached them.
+            mark_delivered_to_owner(self._workspace_id, self._arrived)
+            self._arrived = []
+        if self._counts_dirty:
+            self._counts_dirty = False
+            self._refresh_counts()

@@ -41,6 +41,8 @@ class InboxState(AuthState):
     messages: list[dict[str, str]] = []
     reply_error: str = ""
     typing_seq: int = 0
+    _list_dirty: bool = False
+    _thread_dirty: bool = False
 
     def _ctx(self):
         return self._owner()
@@ -183,7 +185,7 @@ class InboxState(AuthState):
         convo = event.get("conversation_id")
         if channel.startswith("workspace:"):
             if kind == "conversation.updated":
-                self._load_list()
+                self._list_dirty = True
             return
         if convo != self.selected_id:
             return
@@ -191,13 +193,21 @@ class InboxState(AuthState):
             self.typing_seq += 1
         elif kind == "message.created":
             self.typing_seq = 0
-            self._load_selected()
+            self._thread_dirty = True
         elif kind == "message.status":
             ids = {str(i) for i in event.get("message_ids", [])}
             status = event.get("status", "")
             self.messages = [{**m, "status": status} if m["id"] in ids else m for m in self.messages]
         elif kind == "conversation.updated":
+            self._thread_dirty = True
+
+    def after_live_events(self) -> None:
+        if self._thread_dirty:
+            self._thread_dirty = False
             self._load_selected()
+        if self._list_dirty:
+            self._list_dirty = False
+            self._load_list()
 
 
 def _status_badge(status: rx.Var) -> rx.Component:
