@@ -37,9 +37,23 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
+# Search objects that exist on one database only and are made by raw SQL in the migrations (0001, 0003):
+# PostgreSQL's HNSW and GIN indexes and generated tsvector column; SQLite's FTS5 table (with its shadow tables)
+# and the per-workspace version counter its triggers keep.
+_RAW_SQL_TABLE_PREFIXES = ("knowledge_chunks_fts", "knowledge_search_versions")
+_RAW_SQL_COLUMNS = {("knowledge_chunks", "search_tsv")}
+
+
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
-    # The HNSW index exists only on PostgreSQL and is created by raw SQL in the migration.
-    return not (type_ == "index" and name and name.endswith("_hnsw"))
+    if type_ == "index" and name and name.endswith(("_hnsw", "_gin")):
+        return False
+    if type_ == "table" and name and name.startswith(_RAW_SQL_TABLE_PREFIXES):
+        return False
+    if type_ == "column" and reflected and compare_to is None:
+        table = getattr(getattr(obj, "table", None), "name", None)
+        if (table, name) in _RAW_SQL_COLUMNS:
+            return False
+    return True
 
 
 def _run(connection) -> None:

@@ -9,6 +9,7 @@ from assistant.pages.dashboard.api_tokens import ApiTokensState
 from assistant.pages.dashboard.areas import AREAS, area_page
 from assistant.pages.dashboard.contacts import ContactDetailState, ContactsState, contact_detail_page, contacts_page
 from assistant.pages.dashboard.inbox import InboxState, inbox_page
+from assistant.pages.dashboard.knowledge import KnowledgeState, knowledge_page
 from assistant.pages.dashboard.notification_prefs import NotificationPrefsState
 from assistant.pages.dashboard.outbox import OutboxState
 from assistant.pages.dashboard.overview import OverviewState, overview_page
@@ -24,11 +25,15 @@ from assistant.state.profile import ProfileState
 from backend.api.app import create_api
 from backend.migrations import upgrade_to_head
 from backend.providers.background import EnqueueError, enqueue
+from backend.settings import get_settings
 
 # The app applies pending migrations whenever it starts, and re-sends mail a previous run left queued.
 upgrade_to_head()
 try:
     enqueue("requeue_stale_outbox", older_than_seconds=0)
+    if not get_settings().celery_broker_url:
+        # In-process work died with the previous run: pick up documents it left half-done.
+        enqueue("sweep_stale_documents", older_than_seconds=0)
 except EnqueueError:  # the broker is down: the rows stay queued and the beat sweep retries them
     pass
 
@@ -71,6 +76,8 @@ app.add_page(contacts_page, route="/dashboard/contacts", title="Contacts · Fron
              on_load=_dashboard(ContactsState.load))
 app.add_page(contact_detail_page, route="/dashboard/contacts/[contact_id]", title="Contact · Front Desk",
              on_load=_dashboard(ContactDetailState.load))
+app.add_page(knowledge_page, route="/dashboard/knowledge", title="Knowledge · Front Desk",
+             on_load=_dashboard(KnowledgeState.load))
 for _key, (_title, *_rest) in AREAS.items():
     app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
                  on_load=_dashboard())

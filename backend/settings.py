@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     database_url: str = ""
     embedding_dim: int = 384
 
+    # --- embeddings: the packaged MiniLM (ONNX, 384-d) by default, any OpenAI-compatible API by setting ---
+    embeddings_provider: str = ""  # "" (packaged MiniLM) | "openai" (any OpenAI-compatible /v1/embeddings)
+    embeddings_base_url: str = "https://api.openai.com/v1"
+    embeddings_api_key: str = ""
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_timeout_seconds: float = 30.0
+
+    # --- knowledge base: how documents are cut into the chunks the assistant retrieves and cites ---
+    kb_chunk_chars: int = 1000
+    kb_chunk_overlap: int = 150
+
     # --- background work: in-process threads by default, Celery on Redis by URL ---
     celery_broker_url: str = ""
     celery_result_backend: str = ""

@@ -45,6 +45,7 @@ def make_celery_app(broker_url: str, result_backend: str = "") -> Celery:
         # `celery -A backend.tasks beat` runs the timed sweeps (the in-process runner does them at start-up).
         beat_schedule={
             "requeue-stale-outbox": {"task": "requeue_stale_outbox", "schedule": 300.0},
+            "sweep-stale-documents": {"task": "sweep_stale_documents", "schedule": 300.0},
         },
     )
     return app

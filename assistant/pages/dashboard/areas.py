@@ -8,9 +8,6 @@ from assistant.components.layout import dashboard_shell, empty_state, page_heade
 
 AREAS: dict[str, tuple[str, str, str, str, str]] = {
     # key: (title, description, icon, empty title, empty body)
-    "knowledge": ("Knowledge", "The documents your assistant answers from.", "book_open", "Add what you know",
-                  "Upload price lists, FAQs and policies (PDF, Word, text, web pages). Your assistant answers "
-                  "from them and cites them."),
     "calendar": ("Calendar", "Your availability and appointments.", "calendar_days", "No appointments yet",
                  "Customers book, reschedule and cancel right in the chat, within your opening hours."),
     "context": ("Context", "What your assistant tracks in each conversation.", "list_checks",
