@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import json
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import sysconfig
@@ -295,6 +297,7 @@ def run_sqlite(args, texts: list[str], vectors: np.ndarray, queries: list[str], 
         return result
     finally:
         _use_database(None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- main ---------------------------------------------------------------------------------------------------------
@@ -314,7 +317,10 @@ def main() -> None:
         "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     started = time.perf_counter()
-    os.environ.setdefault("ASSISTANT_DATA_DIR", tempfile.mkdtemp(prefix="kb-bench-data-"))
+    if "ASSISTANT_DATA_DIR" not in os.environ:
+        data_dir = tempfile.mkdtemp(prefix="kb-bench-data-")
+        os.environ["ASSISTANT_DATA_DIR"] = data_dir
+        atexit.register(shutil.rmtree, data_dir, True)
 
     from backend.providers.embeddings import get_embedder
 

@@ -103,6 +103,8 @@ class _MiniLMRuntime:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = LocalMiniLM.THREADS
+        # Spinning threads would keep both cores busy after each call and slow the request that follows.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
