@@ -123,3 +123,17 @@ def chat_scroller(messages: rx.Var, mine_sender: str, empty: rx.Component, *extr
         class_name="chat-scroller",
         id="chat-scroller",
     )
+
+
+def attach_button(upload_id: str, on_drop) -> rx.Component:
+    """A paperclip that opens the file picker; the file goes to `on_drop` as soon as it is chosen."""
+    return rx.upload.root(
+        rx.icon_button(rx.icon("paperclip", size=18), variant="soft", color_scheme="gray", type="button",
+                       aria_label="Attach a file", size="3"),
+        id=upload_id,
+        multiple=False,
+        no_drag=True,
+        on_drop=on_drop,
+        border="none",
+        padding="0",
+    )

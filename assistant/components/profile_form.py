@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from assistant.components.dialogs import confirm_dialog
 from assistant.components.forms import field_error, form_alert, labelled_input, labelled_textarea, submit_button
 from assistant.state.profile import ProfileState
 from backend.models.enums import AI_PERSONALITY_LABELS, AI_ROLE_LABELS, ReplyPolicy
@@ -144,26 +145,13 @@ def portal_link_card() -> rx.Component:
                 width="100%",
                 direction=rx.breakpoints(initial="column", sm="row"),
             ),
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(
-                    rx.button(rx.icon("refresh_cw", size=14), "Regenerate link", variant="ghost", color_scheme="gray",
-                              size="2", loading=ProfileState.regenerating),
-                ),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title("Create a new portal link?"),
-                    rx.alert_dialog.description(
-                        "The current link stops working at once. Customers who saved it will need the new one."
-                    ),
-                    rx.hstack(
-                        rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                        rx.alert_dialog.action(
-                            rx.button("Create new link", color_scheme="red", on_click=ProfileState.regenerate_link)
-                        ),
-                        spacing="3",
-                        justify="end",
-                        margin_top="1rem",
-                    ),
-                ),
+            confirm_dialog(
+                rx.button(rx.icon("refresh_cw", size=14), "Regenerate link", variant="ghost", color_scheme="gray",
+                          size="2", loading=ProfileState.regenerating),
+                "Create a new portal link?",
+                "The current link stops working at once. Customers who saved it will need the new one.",
+                "Create new link",
+                ProfileState.regenerate_link,
             ),
             spacing="3",
             width="100%",

@@ -9,7 +9,7 @@ import json
 
 import reflex as rx
 
-from assistant.components.chat import chat_scroller, flatten_message, typing_indicator
+from assistant.components.chat import attach_button, chat_scroller, flatten_message, typing_indicator
 from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
 from assistant.live import registry
@@ -433,16 +433,7 @@ def _composer() -> rx.Component:
             ),
             rx.form(
                 rx.hstack(
-                    rx.upload.root(
-                        rx.icon_button(rx.icon("paperclip", size=18), variant="soft", color_scheme="gray",
-                                       type="button", aria_label="Attach a file", size="3"),
-                        id=UPLOAD_ID,
-                        multiple=False,
-                        no_drag=True,
-                        on_drop=PortalState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
-                        border="none",
-                        padding="0",
-                    ),
+                    attach_button(UPLOAD_ID, PortalState.upload(rx.upload_files(upload_id=UPLOAD_ID))),
                     rx.input(name="text", placeholder="Type a message…", size="3", flex="1", min_width="0",
                              auto_complete="off", aria_label="Message", max_length=4000,
                              on_change=PortalState.typing.throttle(2000)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from assistant.components.dialogs import confirm_dialog
 from assistant.components.forms import form_alert, labelled_input, labelled_textarea
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.state.auth import AuthState
@@ -250,17 +251,10 @@ def _merge_card() -> rx.Component:
             rx.foreach(ContactDetailState.merge_candidates, lambda m: rx.hstack(
                 rx.text(m["name"], size="2", weight="medium"), rx.text(m["phone"], size="1", color=rx.color("gray", 10)),
                 rx.spacer(),
-                rx.alert_dialog.root(
-                    rx.alert_dialog.trigger(rx.button("Merge", size="1", variant="soft")),
-                    rx.alert_dialog.content(
-                        rx.alert_dialog.title("Merge " + m["name"] + " into this contact?"),
-                        rx.alert_dialog.description("Their conversations move here. This cannot be undone."),
-                        rx.hstack(rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                                  rx.alert_dialog.action(rx.button("Merge contacts",
-                                                                   on_click=ContactDetailState.merge(m["id"]))),
-                                  spacing="3", justify="end", margin_top="1rem"),
-                    ),
-                ),
+                confirm_dialog(rx.button("Merge", size="1", variant="soft"),
+                               "Merge " + m["name"] + " into this contact?",
+                               "Their conversations move here. This cannot be undone.", "Merge contacts",
+                               ContactDetailState.merge(m["id"]), color="indigo"),
                 width="100%", align="center",
             )),
             spacing="3",
@@ -277,18 +271,11 @@ def _danger_card() -> rx.Component:
             rx.heading("Delete this contact", size="4", as_="h2"),
             rx.text("Erases the contact, every conversation, message and file they sent. Use it when a customer "
                     "asks you to delete their data.", size="2", color=rx.color("gray", 11)),
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(rx.button(rx.icon("trash_2", size=14), "Delete contact and data",
-                                                  color_scheme="red", variant="soft")),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title("Delete " + ContactDetailState.contact["name"] + " and all their data?"),
-                    rx.alert_dialog.description("Conversations, messages and files are erased for good."),
-                    rx.hstack(rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                              rx.alert_dialog.action(rx.button("Delete for good", color_scheme="red",
-                                                               on_click=ContactDetailState.delete)),
-                              spacing="3", justify="end", margin_top="1rem"),
-                ),
-            ),
+            confirm_dialog(rx.button(rx.icon("trash_2", size=14), "Delete contact and data", color_scheme="red",
+                                     variant="soft"),
+                           "Delete " + ContactDetailState.contact["name"] + " and all their data?",
+                           "Conversations, messages and files are erased for good.", "Delete for good",
+                           ContactDetailState.delete),
             spacing="3",
             width="100%",
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assistant.components.chat import chat_scroller, flatten_message, local_time, typing_indicator
+from assistant.components.chat import attach_button, chat_scroller, flatten_message, local_time, typing_indicator
 from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state
 from assistant.live import registry
@@ -330,16 +330,7 @@ def _conversation_panel() -> rx.Component:
             form_alert(InboxState.reply_error),
             rx.form(
                 rx.hstack(
-                    rx.upload.root(
-                        rx.icon_button(rx.icon("paperclip", size=18), variant="soft", color_scheme="gray",
-                                       type="button", aria_label="Attach a file", size="3"),
-                        id=UPLOAD_ID,
-                        multiple=False,
-                        no_drag=True,
-                        on_drop=InboxState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
-                        border="none",
-                        padding="0",
-                    ),
+                    attach_button(UPLOAD_ID, InboxState.upload(rx.upload_files(upload_id=UPLOAD_ID))),
                     rx.input(name="text", placeholder="Write a reply…", size="3", flex="1", min_width="0",
                              auto_complete="off", aria_label="Reply", max_length=4000,
                              on_change=InboxState.typing.throttle(2000)),

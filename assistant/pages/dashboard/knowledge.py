@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from assistant.components.dialogs import confirm_dialog
 from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.live import registry
@@ -231,18 +232,10 @@ def _doc_row(d: rx.Var) -> rx.Component:
                         max_width="720px",
                     ),
                 ),
-                rx.alert_dialog.root(
-                    rx.alert_dialog.trigger(rx.icon_button(rx.icon("trash_2", size=14), size="1", variant="ghost",
-                                                           color_scheme="red", aria_label="Delete " + d["title"])),
-                    rx.alert_dialog.content(
-                        rx.alert_dialog.title("Delete “" + d["title"] + "”?"),
-                        rx.alert_dialog.description("The assistant stops answering from it at once."),
-                        rx.hstack(rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                                  rx.alert_dialog.action(rx.button("Delete", color_scheme="red",
-                                                                   on_click=KnowledgeState.delete(d["id"]))),
-                                  spacing="3", justify="end", margin_top="1rem"),
-                    ),
-                ),
+                confirm_dialog(rx.icon_button(rx.icon("trash_2", size=14), size="1", variant="ghost",
+                                              color_scheme="red", aria_label="Delete " + d["title"]),
+                               "Delete “" + d["title"] + "”?", "The assistant stops answering from it at once.",
+                               "Delete", KnowledgeState.delete(d["id"])),
                 spacing="2",
             ),
         ),
