@@ -9,7 +9,7 @@ import logging
 import re
 import uuid
 from datetime import timedelta
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from sqlmodel import select
 
@@ -138,15 +138,16 @@ def queue_email(
     return outbox_id
 
 
-@background_task("deliver_outbox_message")
-def deliver_outbox_message(outbox_id: int) -> str:
-    """Send one outbox row through the mail provider; returns the row's status afterwards.
+def deliver_outbox_row(outbox_id: int, channel: str, get_provider: Callable[[], Any],
+                       send: Callable[[Any, OutboxMessage], None]) -> str:
+    """Deliver one outbox row of `channel` with `send(provider, row)`; returns the row's status afterwards.
 
-    Idempotent: a sent row is never sent again, so at-least-once task delivery cannot double-send.
-    A failed send is recorded on the row (status, attempts, error) and then raised, so the runner retries it.
+    Shared by e-mail and texts. Idempotent: a sent row is never sent again, so at-least-once task delivery cannot
+    double-send. A failed send is recorded on the row (status, attempts, error) and then raised, so the runner
+    retries it.
     """
-    provider = get_mail_provider()
     failure: Exception | None = None
+    provider_name = ""
     with session_scope() as session:
         # The row lock (PostgreSQL) keeps two workers that got the same task from sending twice at once;
         # SQLite has no row locks, but it runs a single in-process runner where duplicates do not arise.
@@ -155,29 +156,29 @@ def deliver_outbox_message(outbox_id: int) -> str:
         ).first()
         if row is None:
             if session.get(OutboxMessage, outbox_id) is None:
-                log.warning("outbox message %s no longer exists; nothing to deliver", outbox_id)
+                log.warning("outbox row %s no longer exists; nothing to deliver", outbox_id)
                 return "missing"
             return "busy"
         if row.status == OutboxStatus.SENT:
             return str(OutboxStatus.SENT)
 
         try:
-            if row.channel != OutboxChannel.EMAIL:
-                raise ValueError(f"no provider delivers the {row.channel!r} channel")
-            storage = get_storage()
-            files = [(a["filename"], a["content_type"], storage.get(a["storage_key"])) for a in row.attachments]
-            provider.send(row.to_address, row.subject, row.body, files)
+            if row.channel != channel:
+                raise ValueError(f"outbox row {outbox_id} is {row.channel!r}, not {channel!r}")
+            provider = get_provider()
+            provider_name = provider.name
+            send(provider, row)
         except Exception as exc:
             failure = exc
 
         row.attempts += 1
-        row.provider = provider.name
+        row.provider = provider_name[:20]
         if failure is None:
             row.status, row.error, row.sent_at = OutboxStatus.SENT, "", utcnow()
         else:
             row.status = OutboxStatus.FAILED
             row.error = (str(failure) or type(failure).__name__)[:MAX_ERROR_LENGTH]
-            log.warning("outbox message %s not delivered (attempt %d): %s", outbox_id, row.attempts, row.error)
+            log.warning("outbox %s %s not delivered (attempt %d): %s", channel, outbox_id, row.attempts, row.error)
         session.add(row)
         status, workspace_id = str(row.status), row.workspace_id
 
@@ -185,6 +186,18 @@ def deliver_outbox_message(outbox_id: int) -> str:
     if failure is not None:
         raise failure
     return status
+
+
+@background_task("deliver_outbox_message")
+def deliver_outbox_message(outbox_id: int) -> str:
+    """Send one e-mail of the outbox through the mail provider."""
+
+    def send(provider, row: OutboxMessage) -> None:
+        storage = get_storage()
+        files = [(a["filename"], a["content_type"], storage.get(a["storage_key"])) for a in row.attachments]
+        provider.send(row.to_address, row.subject, row.body, files)
+
+    return deliver_outbox_row(outbox_id, OutboxChannel.EMAIL, get_mail_provider, send)
 
 
 def list_outbox(workspace_id: int | None = None, limit: int = 50) -> list[OutboxMessage]:

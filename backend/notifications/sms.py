@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from backend.db import session_scope
 from backend.models.enums import OutboxChannel, OutboxStatus
 from backend.models.notifications import OutboxMessage
-from backend.models.types import utcnow
-from backend.notifications.outbox import MAX_ERROR_LENGTH, MAX_SUBJECT_LENGTH
+from backend.notifications.outbox import MAX_SUBJECT_LENGTH, deliver_outbox_row
 from backend.notifications.outbox import _announce as announce_outbox_status
 from backend.providers.background import EnqueueError, background_task, enqueue
 from backend.providers.sms import SmsError, check_sms, get_sms_provider
@@ -77,46 +76,9 @@ def queue_sms(to: str, body: str, workspace_id: int | None = None, subject: str 
 
 @background_task("deliver_outbox_sms")
 def deliver_outbox_sms(outbox_id: int) -> str:
-    """Send one queued text through the SMS provider; returns the row's status afterwards.
+    """Send one queued text of the outbox through the SMS provider."""
 
-    Idempotent like deliver_outbox_message: a sent row is never sent again. A failure is recorded on the row
-    and raised, so the runner retries it.
-    """
-    failure: Exception | None = None
-    provider_name = ""
-    with session_scope() as session:
-        row = session.exec(
-            select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update(skip_locked=True)
-        ).first()
-        if row is None:
-            if session.get(OutboxMessage, outbox_id) is None:
-                log.warning("outbox text %s no longer exists; nothing to deliver", outbox_id)
-                return "missing"
-            return "busy"
-        if row.status == OutboxStatus.SENT:
-            return str(OutboxStatus.SENT)
+    def send(provider, row: OutboxMessage) -> None:
+        provider.send(row.to_address, row.body)
 
-        try:
-            if row.channel != OutboxChannel.SMS:
-                raise ValueError(f"outbox row {outbox_id} is {row.channel!r}, not a text message")
-            provider = get_sms_provider()
-            provider_name = provider.name
-            provider.send(row.to_address, row.body)
-        except Exception as exc:
-            failure = exc
-
-        row.attempts += 1
-        row.provider = provider_name[:20]
-        if failure is None:
-            row.status, row.error, row.sent_at = OutboxStatus.SENT, "", utcnow()
-        else:
-            row.status = OutboxStatus.FAILED
-            row.error = (str(failure) or type(failure).__name__)[:MAX_ERROR_LENGTH]
-            log.warning("outbox text %s not delivered (attempt %d): %s", outbox_id, row.attempts, row.error)
-        session.add(row)
-        status, workspace_id = str(row.status), row.workspace_id
-
-    announce_outbox_status(workspace_id, outbox_id, status)
-    if failure is not None:
-        raise failure
-    return status
+    return deliver_outbox_row(outbox_id, OutboxChannel.SMS, get_sms_provider, send)
