@@ -48,6 +48,15 @@ MAX_ERROR_CHARS = 1000
 _IN_PROGRESS = (DocumentStatus.EXTRACTING, DocumentStatus.EMBEDDING)
 
 
+def _still_claimed(document_id: int, token):
+    """An UPDATE only this run's claim may make: a retry, re-index, delete or sweep has not taken it since."""
+    return update(KnowledgeDocument).where(
+        KnowledgeDocument.id == document_id,
+        KnowledgeDocument.processing_heartbeat_at == token,
+        KnowledgeDocument.status.in_(_IN_PROGRESS),
+    )
+
+
 class _Superseded(Exception):
     """This run lost its claim (document deleted, retried, re-indexed or swept); stop without writing."""
 
@@ -74,10 +83,7 @@ class _Run:
         stamp = utcnow()
         with session_scope() as session:
             result = session.execute(
-                update(KnowledgeDocument)
-                .where(KnowledgeDocument.id == self.document_id,
-                       KnowledgeDocument.processing_heartbeat_at == self.token,
-                       KnowledgeDocument.status.in_(_IN_PROGRESS))
+                _still_claimed(self.document_id, self.token)
                 .values(status=status, progress=progress, processing_heartbeat_at=stamp, updated_at=stamp)
             )
             if result.rowcount != 1:
@@ -163,10 +169,7 @@ def _store(run: _Run, chunks: list[Chunk], vectors: list[list[float]], page_coun
     now = utcnow()
     with session_scope() as session:
         result = session.execute(
-            update(KnowledgeDocument)
-            .where(KnowledgeDocument.id == run.document_id,
-                   KnowledgeDocument.processing_heartbeat_at == run.token,
-                   KnowledgeDocument.status.in_(_IN_PROGRESS))
+            _still_claimed(run.document_id, run.token)
             .values(status=DocumentStatus.READY, progress=1.0, error="", chunk_count=len(chunks),
                     page_count=page_count, processing_heartbeat_at=None, updated_at=now)
         )
@@ -185,10 +188,7 @@ def _fail(run: _Run, reason: str) -> bool:
     now = utcnow()
     with session_scope() as session:
         result = session.execute(
-            update(KnowledgeDocument)
-            .where(KnowledgeDocument.id == run.document_id,
-                   KnowledgeDocument.processing_heartbeat_at == run.token,
-                   KnowledgeDocument.status.in_(_IN_PROGRESS))
+            _still_claimed(run.document_id, run.token)
             .values(status=DocumentStatus.FAILED, progress=0.0, error=reason[:MAX_ERROR_CHARS], chunk_count=0,
                     processing_heartbeat_at=None, updated_at=now)
         )
