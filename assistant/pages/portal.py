@@ -278,7 +278,9 @@ class PortalState(rx.State):
             self.typing_seq += 1
         elif kind == "message.created":
             self.typing_seq = 0
-            self._reload = True
+            # The sender's own tab already loaded its message when it sent it.
+            if not any(m["id"] == str(event.get("message_id")) for m in self.messages):
+                self._reload = True
         elif kind == "message.status":
             ids = {str(i) for i in event.get("message_ids", [])}
             status = event.get("status", "")

@@ -193,7 +193,9 @@ class InboxState(AuthState):
             self.typing_seq += 1
         elif kind == "message.created":
             self.typing_seq = 0
-            self._thread_dirty = True
+            # The sender's own tab already loaded its message when it sent it.
+            if not any(m["id"] == str(event.get("message_id")) for m in self.messages):
+                self._thread_dirty = True
         elif kind == "message.status":
             ids = {str(i) for i in event.get("message_ids", [])}
             status = event.get("status", "")
