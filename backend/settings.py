@@ -98,6 +98,25 @@ class Settings(BaseSettings):
     demo_email: str = "demo@frontdesk.example"
     demo_password: str = "demo-password-2026"
 
+    # --- AI: the language model behind the assistant; "" = no LLM, the embedded composer answers ---
+    llm_base_url: str = ""  # any OpenAI-compatible chat API, e.g. https://api.openai.com/v1, http://127.0.0.1:11434/v1
+    llm_api_key: str = ""
+    llm_model: str = ""
+    llm_timeout_seconds: float = 30.0
+    llm_max_retries: int = 2  # extra tries after a timeout, lost connection, 429 or 5xx (never after 4xx)
+    llm_temperature: float = 0.2
+    llm_max_tokens: int = 500
+
+    # --- AI: speech to text (voice messages); "" = the packaged Whisper tiny.en on the CPU ---
+    stt_provider: str = ""  # "" (packaged Whisper tiny.en via faster-whisper) | "openai" (/v1/audio/transcriptions)
+    stt_base_url: str = "https://api.openai.com/v1"
+    stt_api_key: str = ""
+    stt_model: str = "whisper-1"
+    stt_threads: int = 2  # CPU threads of the packaged Whisper
+    stt_max_seconds: int = 300  # longer recordings are refused with a clear error
+    stt_timeout_seconds: float = 60.0  # transcription API only
+    stt_max_retries: int = 2  # transcription API only
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

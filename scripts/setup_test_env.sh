@@ -30,4 +30,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 
 bash scripts/install_pgvector.sh
+
+# llama.cpp's OpenAI-compatible server: the real local LLM server of tests/integration/test_llm_openai_compatible.py.
+# Source-only in the registry: the first build takes ~7 minutes (pip caches the wheel for the next time).
+if ! .venv/bin/python -c "import llama_cpp.server.app" >/dev/null 2>&1; then
+  step "Building llama-cpp-python[server] (first time ~7 min)"
+  CMAKE_ARGS="-DLLAVA_BUILD=OFF" .venv/bin/pip install -q -r requirements-llm-server.txt
+fi
 step "Test environment ready"

@@ -271,3 +271,8 @@ def celery_worker(postgresql_database, redis_url, smtp_server, tmp_path_factory)
         yield SimpleNamespace(broker_url=redis_url, log_path=log_path, process=process)
     finally:
         _stop(process)
+
+
+# --- AI engine: llama.cpp's OpenAI-compatible server and a transcription endpoint (see ai_servers.py) ---------
+
+from tests.integration.ai_servers import llama_server, stt_server  # noqa: E402,F401
