@@ -26,6 +26,11 @@ def _seed_demo(args) -> int:
             return 0
     else:
         login = seed_demo()
+    if login.created:
+        from backend.providers.background import wait_until_idle
+
+        print("Indexing the demo knowledge base…")
+        wait_until_idle(300)
     print("Demo business " + ("created." if login.created else "already present."))
     print(f"  owner login : {login.email}")
     print(f"  password    : {login.password}")
@@ -62,6 +67,12 @@ def _outbox(args) -> int:
     return 0
 
 
+def _simulate(args) -> int:
+    from backend.ai.simulate import main as simulate_main
+
+    return simulate_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description="Front Desk operations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     outbox.add_argument("--body", action="store_true", help="print each message's body too")
     outbox.set_defaults(func=_outbox)
     sub.add_parser("has-data", help="exit 0 if any account exists").set_defaults(func=_has_data)
+    simulate = sub.add_parser(
+        "simulate", help="run conversations through the assistant of a workspace described as JSON (no server)")
+    simulate.add_argument("--workspace", required=True, help="WS.json: the workspace's assistant configuration")
+    simulate.add_argument("--in", dest="input", required=True, help="IN.jsonl: one conversation per line")
+    simulate.add_argument("--out", dest="output", required=True, help="OUT.jsonl: one result line per input line")
+    simulate.add_argument("--embedded", action="store_true",
+                          help="use the embedded composer even when an LLM is configured")
+    simulate.set_defaults(func=_simulate)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -81,6 +81,7 @@ def seed_demo() -> DemoLogin:
         user_id=result.user_id,
     )
     _seed_business(result.workspace_id, result.user_id)
+    _seed_knowledge(result.workspace_id, result.user_id)
     return DemoLogin(settings.demo_email, settings.demo_password, profile.portal_url, True)
 
 
@@ -169,3 +170,37 @@ def _seed_business(workspace_id: int, user_id: int) -> None:
                 s.add(Notification(workspace_id=workspace_id, user_id=user_id, kind="handoff",
                                    title=f"{first} asked for a person", body=messages[-1][1][:200],
                                    conversation_id=convo.id, link=f"/dashboard/inbox?c={convo.id}"))
+
+
+DEMO_FAQ = [
+    ("What are your opening hours?",
+     "We are open Monday to Friday 9am to 12pm and 1pm to 6pm, and Saturday 9am to 1pm. We are closed on Sundays."),
+    ("Which insurance do you accept?",
+     "We are in network with Delta Dental PPO, Cigna and Aetna. We also accept most other PPO plans as out of "
+     "network. Bring your insurance card to every visit."),
+    ("How much is a check-up and cleaning?",
+     "A check-up with cleaning costs $120 without insurance and takes about 45 minutes."),
+    ("How much is teeth whitening?", "In-office teeth whitening is $350 for one session of about an hour."),
+    ("Where can I park?", "Free parking is behind the building; the entrance is on Maple Street."),
+    ("What is your cancellation policy?",
+     "Please cancel or reschedule at least 24 hours ahead. Late cancellations are charged $40."),
+    ("Do you see children?", "Yes, we see children from age 3. A child's check-up costs $80."),
+]
+DEMO_INTENTS = [
+    ("insurance_question", "Questions about dental insurance coverage", [
+        "Do you take my insurance?", "Is Delta Dental accepted?", "Are you in network with Cigna?",
+        "Will my insurance cover a cleaning?", "Do you accept Aetna PPO?",
+    ]),
+]
+
+
+def _seed_knowledge(workspace_id: int, user_id: int) -> None:
+    """Questions and answers the demo assistant answers from, and one intent of the practice's own. The
+    documents are processed in the background; the CLI waits for them before it exits."""
+    from backend.ai.custom_intents import save_custom_intent
+    from backend.kb.documents import add_faq
+
+    for question, answer in DEMO_FAQ:
+        add_faq(workspace_id, question, answer, user_id=user_id)
+    for name, description, examples in DEMO_INTENTS:
+        save_custom_intent(workspace_id, name=name, examples=examples, description=description)

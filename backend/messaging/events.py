@@ -9,10 +9,14 @@ Conversation channel (`conversation:<id>`; the portal and an open inbox thread l
     {"type": "message.status", "conversation_id", "message_ids": [...], "status"}
     {"type": "typing", "conversation_id", "who": "customer" | "owner"}
     {"type": "conversation.updated", "conversation_id"}
+    {"type": "message.updated", "conversation_id", "message_id"}      (a transcript arrived)
+    {"type": "assistant.typing", "conversation_id"}                   (the AI is writing; not stored)
+    {"type": "assistant.stream", "conversation_id", "text"}           (the AI's reply so far, streamed; not stored)
 Workspace channel (`workspace:<id>`; the owner's dashboard listens):
     {"type": "conversation.updated", "conversation_id"[, "message_id", "sender" when a message caused it]}
     {"type": "notification.created", "user_id"}
     {"type": "contact.updated", "contact_id"}
+    {"type": "draft.updated", "conversation_id", "draft_id"}          (created, sent, rejected or superseded)
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ TYPING = "typing"
 CONVERSATION_UPDATED = "conversation.updated"
 NOTIFICATION_CREATED = "notification.created"
 CONTACT_UPDATED = "contact.updated"
+MESSAGE_UPDATED = "message.updated"
+DRAFT_UPDATED = "draft.updated"
+ASSISTANT_TYPING = "assistant.typing"
+ASSISTANT_STREAM = "assistant.stream"
 
 
 class PendingEvents:
@@ -79,6 +87,17 @@ class PendingEvents:
     def contact_updated(self, workspace_id: int, contact_id: int) -> None:
         self._add(workspace_channel(workspace_id), {"type": CONTACT_UPDATED, "contact_id": contact_id})
 
+    def message_updated(self, workspace_id: int, conversation_id: int, message_id: int) -> None:
+        self._add(conversation_channel(conversation_id), {
+            "type": MESSAGE_UPDATED, "conversation_id": conversation_id, "message_id": message_id,
+        })
+        self.conversation_updated(workspace_id, conversation_id, thread=False)
+
+    def draft_updated(self, workspace_id: int, conversation_id: int, draft_id: int) -> None:
+        self._add(workspace_channel(workspace_id), {
+            "type": DRAFT_UPDATED, "conversation_id": conversation_id, "draft_id": draft_id,
+        })
+
     def publish(self) -> None:
         bus = get_event_bus()
         items, self._items = self._items, []
@@ -94,3 +113,18 @@ def publish_typing(conversation_id: int, who: str) -> None:
     get_event_bus().publish(
         conversation_channel(conversation_id), {"type": TYPING, "conversation_id": conversation_id, "who": who}
     )
+
+
+def publish_assistant_typing(conversation_id: int) -> None:
+    _publish_quietly(conversation_id, {"type": ASSISTANT_TYPING, "conversation_id": conversation_id})
+
+
+def publish_assistant_stream(conversation_id: int, text: str) -> None:
+    _publish_quietly(conversation_id, {"type": ASSISTANT_STREAM, "conversation_id": conversation_id, "text": text})
+
+
+def _publish_quietly(conversation_id: int, event: dict[str, Any]) -> None:
+    try:
+        get_event_bus().publish(conversation_channel(conversation_id), event)
+    except Exception:  # a hint about work in progress; the stored reply follows anyway
+        log.debug("could not publish %s", event.get("type"), exc_info=True)

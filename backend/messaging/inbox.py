@@ -157,6 +157,9 @@ def _write_owner_message(
         )
         record_in_conversation(session, conversation, message, stored_file.filename if stored_file else "")
         events.message_created(workspace_id, conversation.id, message.id, Sender.OWNER)
+        from backend.ai.drafts import supersede_pending_drafts  # the AI layer builds on messaging, not back
+
+        supersede_pending_drafts(session, workspace_id, conversation.id, events)
         view = message_views(session, workspace_id, [message])[0]
     return view, events
 
@@ -272,9 +275,10 @@ def _cleaned_title(title: str) -> str:
 
 
 def update_conversation(workspace_id: int, conversation_id: int, *, status: str | None = None,
-                        title: str | None = None, user_id: int | None = None) -> ConversationSummary:
-    """Status and title in one transaction, both checked before either is written: a bad value changes nothing.
-    None leaves that field as it is."""
+                        title: str | None = None, ai_paused: bool | None = None, user_id: int | None = None
+                        ) -> ConversationSummary:
+    """Status, title and whether the assistant has stepped back (`ai_paused`: it then only drafts) in one
+    transaction, all checked before any is written: a bad value changes nothing. None leaves a field as it is."""
     status = None if status is None else _checked_status(status)
     title = None if title is None else _cleaned_title(title)
     events = PendingEvents()
@@ -291,6 +295,11 @@ def update_conversation(workspace_id: int, conversation_id: int, *, status: str 
         if title is not None and conversation.title != title:
             conversation.title = title
             events.conversation_updated(workspace_id, conversation.id)
+        if ai_paused is not None and conversation.ai_paused != bool(ai_paused):
+            conversation.ai_paused = bool(ai_paused)
+            session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, action="conversation.ai_paused",
+                                   detail=f"conversation {conversation.id}: {'paused' if ai_paused else 'resumed'}"))
+            events.conversation_updated(workspace_id, conversation.id)
         session.flush()
         summary = _summary(session, conversation)
     events.publish()
@@ -305,6 +314,11 @@ def set_conversation_status(workspace_id: int, conversation_id: int, status: str
 def set_conversation_title(workspace_id: int, conversation_id: int, title: str, user_id: int | None = None
                            ) -> ConversationSummary:
     return update_conversation(workspace_id, conversation_id, title=_cleaned_title(title), user_id=user_id)
+
+
+def set_ai_paused(workspace_id: int, conversation_id: int, paused: bool, user_id: int | None = None
+                  ) -> ConversationSummary:
+    return update_conversation(workspace_id, conversation_id, ai_paused=bool(paused), user_id=user_id)
 
 
 def owner_typing(workspace_id: int, conversation_id: int, user_id: int) -> None:

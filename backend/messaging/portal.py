@@ -274,7 +274,9 @@ def _conversation_to_write_in(session: Session, access: PortalAccess) -> tuple[C
 
 def _write_customer_message(
     token: str, content: str, message_type: str, stored_file: StoredFile | None = None
-) -> tuple[MessageView, PendingEvents, _Notice | None]:
+) -> tuple[MessageView, PendingEvents, _Notice | None, int | None]:
+    from backend.ai.pipeline import queue_run
+
     events = PendingEvents()
     with session_scope() as session:
         access = load_portal_session(session, token)
@@ -294,6 +296,7 @@ def _write_customer_message(
             stored_file=stored_file,
         )
         bump = record_in_conversation(session, conversation, message, stored_file.filename if stored_file else "")
+        run = queue_run(session, message)
         access.contact.last_seen_at = now
         events.message_created(access.workspace.id, conversation.id, message.id, Sender.CUSTOMER)
         if bump.reopened:
@@ -308,11 +311,14 @@ def _write_customer_message(
             notice = _Notice(access.workspace.id, conversation.id, "new_message",
                              f"New message from {name}", conversation.last_message_preview)
         view = message_views(session, access.workspace.id, [message])[0]
-    return view, events, notice
+    return view, events, notice, (run.id if run is not None else None)
 
 
-def _after_customer_message(events: PendingEvents, notice: _Notice | None) -> None:
+def _after_customer_message(events: PendingEvents, notice: _Notice | None, run_id: int | None) -> None:
+    from backend.ai.pipeline import start_run
+
     events.publish()
+    start_run(run_id)
     if notice is None:
         return
     from backend.notifications.service import notify
@@ -329,8 +335,8 @@ def send_customer_message(token: str, text: str) -> MessageView:
     """Store a customer's text (as typed, HTML included: it is data) in the conversation chosen by the rule in
     the module docstring, and tell the business."""
     text = clean_message_text(text)
-    view, events, notice = _write_customer_message(token, text, MessageType.TEXT)
-    _after_customer_message(events, notice)
+    view, events, notice, run_id = _write_customer_message(token, text, MessageType.TEXT)
+    _after_customer_message(events, notice, run_id)
     return view
 
 
@@ -344,8 +350,8 @@ def send_customer_file(token: str, filename: str, data: bytes) -> MessageView:
         workspace_id = access.workspace.id
     message_type = MessageType.AUDIO if info.kind == "audio" else MessageType.FILE
     with staged_file(workspace_id, bytes(data), info) as stored:
-        view, events, notice = _write_customer_message(token, info.safe_filename, message_type, stored)
-    _after_customer_message(events, notice)
+        view, events, notice, run_id = _write_customer_message(token, info.safe_filename, message_type, stored)
+    _after_customer_message(events, notice, run_id)
     return view
 
 

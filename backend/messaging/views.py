@@ -48,6 +48,9 @@ class MessageView(_AsDict):
     ai_generated: bool = False
     file: dict | None = None  # {"id", "name", "content_type", "size_bytes", "url", "kind"}
     transcript: str | None = None
+    # An assistant reply's sources, as a person reads them: [{"label": "Price list, page 3", "quote"}]
+    citations: list = field(default_factory=list)
+    confidence: float | None = None  # an assistant reply's confidence, 0..1
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,27 @@ def message_views(session: Session, workspace_id: int, messages: Iterable[Messag
             ai_generated=m.ai_generated,
             file=file_dict(files[m.file_id]) if m.file_id in files else None,
             transcript=m.transcript,
+            citations=citation_labels((m.meta or {}).get("citations")),
+            confidence=(m.meta or {}).get("confidence") if m.sender == Sender.ASSISTANT else None,
         )
         for m in messages
     ]
+
+
+def citation_labels(citations) -> list[dict]:
+    """"Price list, page 3" for each distinct source of a reply (a reply citing one page twice lists it once)."""
+    out: list[dict] = []
+    seen: set[str] = set()
+    for c in citations or []:
+        if not isinstance(c, dict):
+            continue
+        parts = [str(c.get("document_title") or "").strip()]
+        if c.get("page"):
+            parts.append(f"page {c['page']}")
+        elif c.get("heading"):
+            parts.append(str(c["heading"]))
+        label = ", ".join(p for p in parts if p)
+        if label and label not in seen:
+            seen.add(label)
+            out.append({"label": label, "quote": str(c.get("quote") or "")[:300]})
+    return out

@@ -95,6 +95,7 @@ class DraftStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"  # approved as is, or edited then sent
     REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # someone answered the conversation another way before the draft was reviewed
 
 
 class DocumentStatus(StrEnum):

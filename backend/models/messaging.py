@@ -167,7 +167,10 @@ class AIRun(SQLModel, table=True):
     """One pass of the pipeline over a customer message: what it understood, did, and how long it took."""
 
     __tablename__ = "ai_runs"
-    __table_args__ = (Index("ix_ai_runs_workspace_created", "workspace_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_ai_runs_workspace_created", "workspace_id", "created_at"),
+        Index("ix_ai_runs_workspace_status", "workspace_id", "status"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     workspace_id: int = workspace_fk()
@@ -180,6 +183,17 @@ class AIRun(SQLModel, table=True):
     action: str = Field(default="", max_length=12)  # send | draft | handoff
     reply_confidence: float = Field(default=0.0)
     retrieval_top_score: Optional[float] = Field(default=None)
+    # What the customer asked (the text, or the transcript of a voice message) and whether the documents answered
+    # it: the knowledge-gaps view groups the runs that did not.
+    question: str = Field(default="", sa_type=Text)
+    answered: Optional[bool] = Field(default=None)
+    reply_kind: str = Field(default="", max_length=20)
+    reply_text: str = Field(default="", sa_type=Text)
+    reason: str = Field(default="", max_length=300)
+    citations: list = json_list_field()
+    draft_id: Optional[int] = Field(default=None, foreign_key="drafts.id", ondelete="SET NULL")
+    reply_message_id: Optional[int] = Field(default=None, foreign_key="messages.id", ondelete="SET NULL")
+    started_at: Optional[datetime] = timestamp_field()
     provider: str = Field(default="", max_length=40)
     latency_ms: Optional[float] = Field(default=None)
     attempts: int = Field(default=0)

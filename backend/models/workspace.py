@@ -23,7 +23,8 @@ class Workspace(SQLModel, table=True):
     portal_enabled: bool = Field(default=True)
     welcome_message: str = Field(default="", max_length=500)
 
-    # How the assistant speaks and acts.
+    # How the assistant speaks and acts. Off: customer messages wait for a person, nothing is drafted.
+    ai_enabled: bool = Field(default=True)
     ai_role: str = Field(default="general", max_length=32)
     ai_personality: str = Field(default="professional", max_length=32)
     assistant_name: str = Field(default="Ava", max_length=60)

@@ -39,6 +39,8 @@ KINDS: dict[str, NotificationKind] = {
         NotificationKind("new_conversation", "A customer starts a new conversation", in_app=True, email=True),
         NotificationKind("new_message", "A customer writes in a conversation you had read", in_app=True, email=False),
         NotificationKind("handoff", "A conversation needs a person", in_app=True, email=True),
+        NotificationKind("draft", "The assistant drafted a reply for you to review", in_app=True, email=False),
+        NotificationKind("ai_failed", "The assistant could not process a message", in_app=True, email=True),
     )
 }
 

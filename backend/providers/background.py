@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 # Modules whose import registers tasks. Both the in-process runner and the Celery worker load them, so a task
 # name is known wherever it is enqueued or executed, whichever module happened to be imported first.
-TASK_MODULES: tuple[str, ...] = ("backend.notifications.outbox", "backend.notifications.sms", "backend.kb.processing")
+TASK_MODULES: tuple[str, ...] = (
+    "backend.notifications.outbox", "backend.notifications.sms", "backend.kb.processing", "backend.ai.pipeline",
+)
 
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0)  # in-process: up to 3 retries after the first try
 IN_PROCESS_WORKERS = 2

@@ -33,10 +33,11 @@ class Biz:
 
 
 def make_workspace(slug: str = "oak-dental", name: str = "Oak Dental", owner_email: str | None = None,
-                   region: str = "US", owner_name: str = "Ana Ruiz") -> Biz:
+                   region: str = "US", owner_name: str = "Ana Ruiz", ai: bool = False) -> Biz:
+    """`ai` False: the assistant stays out of the conversation, for tests about messaging alone."""
     owner_email = owner_email or f"owner@{slug}.example"
     with session_scope() as s:
-        ws = Workspace(name=name, slug=slug, phone_region=region)
+        ws = Workspace(name=name, slug=slug, phone_region=region, ai_enabled=ai)
         user = User(email=owner_email, password_hash="not-used-in-these-tests", full_name=owner_name)
         s.add_all([ws, user])
         s.flush()

@@ -26,7 +26,7 @@ from backend.models import (
 from backend.models.types import utcnow
 from backend.providers.storage import get_storage
 from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import SAMPLES, make_workspace
+from tests.unit.messaging_helpers import SAMPLES, make_workspace, settle
 
 PHONE = "+12125550147"
 
@@ -173,6 +173,7 @@ def test_list_contact_conversations(db):
     biz = make_workspace()
     me = _customer(biz.slug, PHONE, "Jordan", text="First")
     first = portal.portal_conversation_id(me.session_token)
+    settle()  # the assistant's answer to "First" lands before the second conversation starts
     inbox.set_conversation_status(biz.id, first, "resolved")
     again = portal.identify_customer(biz.slug, PHONE)
     portal.send_customer_message(again.session_token, "Second")  # unverified: a conversation of its own

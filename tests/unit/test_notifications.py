@@ -60,7 +60,8 @@ def test_preferences_decide_per_member_and_kind(db):
     colleague = add_member(biz.id, "sam@oak-dental.example")
     defaults = notifications.get_notification_preferences(biz.id, colleague)
     assert [(p["kind"], p["in_app"], p["email"]) for p in defaults] == [
-        ("new_conversation", True, True), ("new_message", True, False), ("handoff", True, True)]
+        ("new_conversation", True, True), ("new_message", True, False), ("handoff", True, True),
+        ("draft", True, False), ("ai_failed", True, True)]
     assert all(p["label"] for p in defaults)
 
     notifications.set_notification_preference(biz.id, colleague, "new_conversation", in_app=False, email=False)
