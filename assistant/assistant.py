@@ -5,11 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.live import live_listener
+from assistant.pages.dashboard.ai_assistant import AssistantState, assistant_page
 from assistant.pages.dashboard.api_tokens import ApiTokensState
 from assistant.pages.dashboard.areas import AREAS, area_page
 from assistant.pages.dashboard.contacts import ContactDetailState, ContactsState, contact_detail_page, contacts_page
+from assistant.pages.dashboard.drafts import DraftsState, drafts_page
 from assistant.pages.dashboard.inbox import InboxState, inbox_page
 from assistant.pages.dashboard.knowledge import KnowledgeState, knowledge_page
+from assistant.pages.dashboard.knowledge_gaps import GapsState
 from assistant.pages.dashboard.notification_prefs import NotificationPrefsState
 from assistant.pages.dashboard.outbox import OutboxState
 from assistant.pages.dashboard.overview import OverviewState, overview_page
@@ -34,6 +37,8 @@ try:
     if not get_settings().celery_broker_url:
         # In-process work died with the previous run: pick up documents it left half-done.
         enqueue("sweep_stale_documents", older_than_seconds=0)
+        enqueue("sweep_stale_ai_runs")
+        enqueue("ai_warm_up")
 except EnqueueError:  # the broker is down: the rows stay queued and the beat sweep retries them
     pass
 
@@ -77,7 +82,10 @@ app.add_page(contacts_page, route="/dashboard/contacts", title="Contacts · Fron
 app.add_page(contact_detail_page, route="/dashboard/contacts/[contact_id]", title="Contact · Front Desk",
              on_load=_dashboard(ContactDetailState.load))
 app.add_page(knowledge_page, route="/dashboard/knowledge", title="Knowledge · Front Desk",
-             on_load=_dashboard(KnowledgeState.load))
+             on_load=_dashboard(KnowledgeState.load, GapsState.load))
+app.add_page(drafts_page, route="/dashboard/drafts", title="Drafts · Front Desk", on_load=_dashboard(DraftsState.load))
+app.add_page(assistant_page, route="/dashboard/assistant", title="Assistant · Front Desk",
+             on_load=_dashboard(AssistantState.load))
 for _key, (_title, *_rest) in AREAS.items():
     app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
                  on_load=_dashboard())

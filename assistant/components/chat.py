@@ -37,6 +37,9 @@ def flatten_message(view) -> dict[str, str]:
         "file_url": file.get("url", "") if file else "",
         "file_size": _size_label(int(file.get("size_bytes", 0))) if file else "",
         "transcript": view.transcript or "",
+        "sources": " · ".join(c["label"] for c in (view.citations or [])),
+        "confidence": f"{view.confidence:.0%}" if view.confidence is not None else "",
+        "ai_note": "",  # the inbox fills in what the assistant understood of a customer message
     }
 
 
@@ -81,6 +84,12 @@ def message_bubble(msg: rx.Var, mine_sender: str) -> rx.Component:
             rx.cond(~mine | (mine_sender == "owner"), rx.text(msg["sender_label"], size="1", class_name="chat-sender")),
             rx.cond(msg["content"] != "", rx.text(msg["content"], size="2", class_name="chat-text")),
             _attachment(msg),
+            rx.cond(msg["sources"] != "",
+                    rx.hstack(rx.icon("book_open", size=12), rx.text("Sources: " + msg["sources"], size="1"),
+                              spacing="1", align="center", class_name="chat-sources")),
+            rx.cond(msg["ai_note"] != "",
+                    rx.hstack(rx.icon("sparkles", size=12), rx.text(msg["ai_note"], size="1"),
+                              spacing="1", align="center", class_name="chat-ai-note", data_testid="ai-note")),
             rx.hstack(
                 rx.text(local_time(msg["at"]), size="1"),
                 rx.cond(mine, _ticks(msg)),
@@ -97,16 +106,29 @@ def message_bubble(msg: rx.Var, mine_sender: str) -> rx.Component:
     )
 
 
-def typing_indicator(seq: rx.Var, who: str) -> rx.Component:
+def typing_indicator(seq: rx.Var, who: rx.Var | str) -> rx.Component:
     """Remounts (key) on every typing event; its CSS animation hides it a few seconds later."""
     return rx.cond(
         seq > 0,
         rx.box(
             rx.hstack(rx.box(class_name="dot"), rx.box(class_name="dot"), rx.box(class_name="dot"),
-                      rx.text(f"{who} is typing…", size="1"), spacing="1", align="center"),
+                      rx.text(who, " is typing…", size="1"), spacing="1", align="center"),
             key=seq,
             class_name="typing-indicator",
             role="status",
+        ),
+    )
+
+
+def streaming_bubble(text: rx.Var, label: rx.Var | str) -> rx.Component:
+    """The assistant's reply while it is being written (streamed from an LLM); replaced by the stored message."""
+    return rx.cond(
+        text != "",
+        rx.box(
+            rx.vstack(rx.text(label, size="1", class_name="chat-sender"),
+                      rx.text(text, size="2", class_name="chat-text"), spacing="1", align="start"),
+            class_name="chat-bubble chat-theirs chat-streaming",
+            data_testid="streaming-reply",
         ),
     )
 

@@ -10,8 +10,10 @@ from assistant.state.nav import NavState
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("overview", "Overview", "layout_dashboard"),
     ("inbox", "Inbox", "inbox"),
+    ("drafts", "Drafts", "file_pen_line"),
     ("contacts", "Contacts", "users"),
     ("knowledge", "Knowledge", "book_open"),
+    ("assistant", "Assistant", "bot"),
     ("calendar", "Calendar", "calendar_days"),
     ("context", "Context", "list_checks"),
     ("rules", "Rules", "workflow"),
@@ -70,6 +72,10 @@ def _nav_link(key: str, label: str, icon: str, active: str) -> rx.Component:
                     rx.badge(NavState.unread_conversations, color_scheme="indigo", variant="solid", radius="full",
                              aria_label="unread conversations"))
             if key == "inbox" else rx.fragment(),
+            rx.cond(NavState.pending_drafts > 0,
+                    rx.badge(NavState.pending_drafts, color_scheme="violet", variant="solid", radius="full",
+                             aria_label="drafts to review"))
+            if key == "drafts" else rx.fragment(),
             spacing="3",
             align="center",
             class_name="nav-item nav-item-active" if is_active else "nav-item",

@@ -9,7 +9,7 @@ import json
 
 import reflex as rx
 
-from assistant.components.chat import attach_button, chat_scroller, flatten_message, typing_indicator
+from assistant.components.chat import attach_button, chat_scroller, flatten_message, streaming_bubble, typing_indicator
 from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
 from assistant.live import registry
@@ -46,6 +46,8 @@ class PortalState(rx.State):
     sending: bool = False
     recording: bool = False
     typing_seq: int = 0
+    assistant_typing_seq: int = 0
+    streaming_text: str = ""  # the assistant's reply while an LLM writes it
     _visible: list[int] = []
     _reload: bool = False
 
@@ -276,8 +278,17 @@ class PortalState(rx.State):
             return
         if kind == "typing" and event.get("who") == "owner":
             self.typing_seq += 1
+        elif kind == "assistant.typing":
+            self.assistant_typing_seq += 1
+        elif kind == "assistant.stream":
+            self.streaming_text = str(event.get("text", ""))[:4000]
+        elif kind == "message.updated":
+            self._reload = True
         elif kind == "message.created":
             self.typing_seq = 0
+            if event.get("sender") == "assistant":
+                self.assistant_typing_seq = 0
+                self.streaming_text = ""
             # The sender's own tab already loaded its message when it sent it.
             if not any(m["id"] == str(event.get("message_id")) for m in self.messages):
                 self._reload = True
@@ -473,7 +484,10 @@ def _chat() -> rx.Component:
             "customer",
             rx.box(rx.text(PortalState.welcome_message, size="2"), class_name="chat-bubble chat-theirs",
                    margin="16px"),
+            streaming_bubble(PortalState.streaming_text, PortalState.assistant_name),
             typing_indicator(PortalState.typing_seq, "The team"),
+            rx.cond(PortalState.streaming_text == "",
+                    typing_indicator(PortalState.assistant_typing_seq, PortalState.assistant_name)),
         ),
         _composer(),
     )

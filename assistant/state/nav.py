@@ -6,6 +6,7 @@ import reflex as rx
 
 from assistant.live import registry
 from assistant.state.auth import AuthState
+from backend.ai.drafts import pending_draft_count
 from backend.errors import AuthenticationError
 from backend.messaging.inbox import mark_delivered_to_owner, unread_conversation_count
 from backend.notifications import service as notifications
@@ -15,6 +16,7 @@ from backend.providers.events import workspace_channel
 class NavState(AuthState):
     unread_conversations: int = 0
     unread_notifications: int = 0
+    pending_drafts: int = 0
     notifications: list[dict[str, str]] = []
     _arrived: list[int] = []
     _counts_dirty: bool = False
@@ -22,6 +24,7 @@ class NavState(AuthState):
     def _refresh_counts(self) -> None:
         self.unread_conversations = unread_conversation_count(self._workspace_id)
         self.unread_notifications = notifications.unread_notification_count(self._workspace_id, self._user_id)
+        self.pending_drafts = pending_draft_count(self._workspace_id)
 
     @rx.event
     def load_nav(self):
@@ -67,6 +70,8 @@ class NavState(AuthState):
         if kind == "conversation.updated":
             if event.get("sender") == "customer" and event.get("message_id"):
                 self._arrived.append(int(event["message_id"]))
+            self._counts_dirty = True
+        elif kind == "draft.updated":
             self._counts_dirty = True
         elif kind == "notification.created" and event.get("user_id") in (None, self._user_id):
             self._counts_dirty = True

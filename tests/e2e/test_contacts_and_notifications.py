@@ -23,6 +23,11 @@ def _business_with_customers(name: str):
     result = sign_up(email, PASSWORD, "Noor Haddad", name)
     profile = update_profile(result.workspace_id, name=name, ai_role="real_estate", ai_personality="professional",
                              assistant_name="Sage", timezone="Europe/London")
+    # These pages are about contacts and notices: the assistant's answers would only reorder the previews.
+    from backend.ai.reply_settings import update_reply_settings
+
+    update_reply_settings(result.workspace_id, reply_policy="auto_above_threshold", auto_send_threshold=0.75,
+                          ai_enabled=False)
     customers = {}
     for phone, first in (("+44 20 7946 0011", "Olivia"), ("+44 20 7946 0022", "Liam"), ("+44 20 7946 0033", "")):
         identity = portal.identify_customer(profile.slug, phone, first_name=first)

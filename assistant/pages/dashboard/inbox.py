@@ -5,10 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.components.chat import attach_button, chat_scroller, flatten_message, local_time, typing_indicator
+from assistant.components.drafts import draft_card, flatten_draft, run_note
 from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state
 from assistant.live import registry
 from assistant.state.auth import AuthState
+from backend.ai import drafts as drafts_service
+from backend.ai.pipeline import list_runs
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import inbox
 from backend.providers.events import conversation_channel, workspace_channel
@@ -28,6 +31,7 @@ def _summary(c) -> dict[str, str]:
         "preview": c.last_message_preview,
         "at": c.last_message_at or c.created_at,
         "unread": str(c.unread) if c.unread else "",
+        "ai_paused": "1" if c.ai_paused else "",
     }
 
 
@@ -41,7 +45,10 @@ class InboxState(AuthState):
     messages: list[dict[str, str]] = []
     reply_error: str = ""
     typing_seq: int = 0
+    assistant_typing_seq: int = 0
+    drafts: list[dict[str, str]] = []
     _list_dirty: bool = False
+    _drafts_dirty: bool = False
     _thread_dirty: bool = False
 
     def _ctx(self):
@@ -70,10 +77,55 @@ class InboxState(AuthState):
             self.selected, self.messages = {}, []
             return
         self.selected = _summary(summary)
-        self.messages = [flatten_message(m) for m in inbox.list_messages(self._workspace_id, self.selected_id)]
+        notes = {r["message_id"]: run_note(r) for r in list_runs(self._workspace_id, self.selected_id)}
+        self.messages = [
+            {**flat, "ai_note": notes.get(int(flat["id"]), "")} if flat["sender"] == "customer" else flat
+            for flat in (flatten_message(m) for m in inbox.list_messages(self._workspace_id, self.selected_id))
+        ]
+        self._load_drafts()
         if summary.unread:
             inbox.mark_conversation_read(self._workspace_id, self.selected_id, self._user_id)
             self.selected["unread"] = ""
+
+    def _load_drafts(self) -> None:
+        self.drafts = [flatten_draft(d) for d in
+                       drafts_service.list_drafts(self._workspace_id, conversation_id=self.selected_id)]
+
+    @rx.event
+    def approve_draft(self, form_data: dict):
+        try:
+            ctx = self._ctx()
+            drafts_service.approve_draft(ctx.workspace_id, int(form_data.get("draft_id", 0)), ctx.user_id,
+                                         edited_text=form_data.get("text"))
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        except ServiceError as exc:
+            self._load_drafts()
+            return rx.toast.error(exc.message)
+        self._load_selected()
+        return rx.toast.success("Reply sent.")
+
+    @rx.event
+    def reject_draft(self, draft_id: str):
+        try:
+            ctx = self._ctx()
+            drafts_service.reject_draft(ctx.workspace_id, int(draft_id), ctx.user_id)
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._load_drafts()
+
+    @rx.event
+    def set_ai_paused(self, paused: bool):
+        try:
+            ctx = self._ctx()
+            inbox.set_ai_paused(ctx.workspace_id, self.selected_id, paused, user_id=ctx.user_id)
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._load_selected()
 
     @rx.event
     def load(self):
@@ -83,6 +135,7 @@ class InboxState(AuthState):
             return self._to_login(exc)
         self.reply_error = ""
         self.typing_seq = 0
+        self.assistant_typing_seq = 0
         requested = self.router.url.query_parameters.get("c", "")
         self.selected_id = int(requested) if requested.isdigit() else 0
         self._load_selected()
@@ -108,6 +161,7 @@ class InboxState(AuthState):
         self.selected_id = int(conversation_id)
         self.reply_error = ""
         self.typing_seq = 0
+        self.assistant_typing_seq = 0
         self._load_selected()
         self._load_list()
         self._watch()
@@ -186,13 +240,21 @@ class InboxState(AuthState):
         if channel.startswith("workspace:"):
             if kind == "conversation.updated":
                 self._list_dirty = True
+            elif kind == "draft.updated" and convo == self.selected_id:
+                self._drafts_dirty = True
             return
         if convo != self.selected_id:
             return
         if kind == "typing" and event.get("who") == "customer":
             self.typing_seq += 1
+        elif kind == "assistant.typing":
+            self.assistant_typing_seq += 1
+        elif kind == "message.updated":
+            self._thread_dirty = True
         elif kind == "message.created":
             self.typing_seq = 0
+            if event.get("sender") == "assistant":
+                self.assistant_typing_seq = 0
             # The sender's own tab already loaded its message when it sent it.
             if not any(m["id"] == str(event.get("message_id")) for m in self.messages):
                 self._thread_dirty = True
@@ -206,7 +268,11 @@ class InboxState(AuthState):
     def after_live_events(self) -> None:
         if self._thread_dirty:
             self._thread_dirty = False
+            self._drafts_dirty = False
             self._load_selected()
+        if self._drafts_dirty:
+            self._drafts_dirty = False
+            self._load_drafts()
         if self._list_dirty:
             self._list_dirty = False
             self._load_list()
@@ -286,6 +352,22 @@ def _list_panel() -> rx.Component:
     )
 
 
+def _assistant_toggle() -> rx.Component:
+    return rx.cond(
+        InboxState.selected["ai_paused"] == "1",
+        rx.tooltip(
+            rx.button(rx.icon("bot_off", size=14), "Assistant paused", variant="soft", color_scheme="amber",
+                      size="2", on_click=InboxState.set_ai_paused(False), aria_label="Resume the assistant"),
+            content="A person is handling this conversation: the assistant only drafts. Click to let it reply.",
+        ),
+        rx.tooltip(
+            rx.button(rx.icon("bot", size=14), "Assistant on", variant="soft", color_scheme="violet", size="2",
+                      on_click=InboxState.set_ai_paused(True), aria_label="Pause the assistant"),
+            content="The assistant answers by your reply policy. Click to take over: it will only draft.",
+        ),
+    )
+
+
 def _conversation_panel() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -300,6 +382,7 @@ def _conversation_panel() -> rx.Component:
                 min_width="0",
             ),
             rx.spacer(),
+            _assistant_toggle(),
             rx.cond(
                 InboxState.selected["status"] == "resolved",
                 rx.button(rx.icon("rotate_ccw", size=14), "Reopen", variant="soft", size="2",
@@ -327,8 +410,11 @@ def _conversation_panel() -> rx.Component:
         ),
         chat_scroller(InboxState.messages, "owner",
                       rx.text("No messages yet.", size="2", color=rx.color("gray", 10), padding="1rem"),
-                      typing_indicator(InboxState.typing_seq, "Customer")),
+                      typing_indicator(InboxState.typing_seq, "Customer"),
+                      typing_indicator(InboxState.assistant_typing_seq, "The assistant")),
         rx.vstack(
+            rx.foreach(InboxState.drafts, lambda d: draft_card(d, InboxState.approve_draft,
+                                                              InboxState.reject_draft)),
             form_alert(InboxState.reply_error),
             rx.form(
                 rx.hstack(

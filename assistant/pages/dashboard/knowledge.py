@@ -8,6 +8,7 @@ from assistant.components.dialogs import confirm_dialog
 from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.live import registry
+from assistant.pages.dashboard.knowledge_gaps import gaps_card
 from assistant.state.auth import AuthState
 from backend.errors import AuthenticationError, ServiceError
 from backend.kb import documents
@@ -357,4 +358,5 @@ def knowledge_page() -> rx.Component:
         ),
         rx.grid(_faq_card(), _search_card(), columns=rx.breakpoints(initial="1", md="2"), spacing="4",
                 width="100%"),
+        gaps_card(),
     )

@@ -1,0 +1,170 @@
+"""The AI engine through the pages, in Chromium against the production build: the customer gets a cited answer
+live, the owner sees what the assistant understood, switches to drafting, edits a draft and sends it; the
+playground explains an answer; intents, the reply policy and configuration files; knowledge gaps."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_live_messaging import PASSWORD, _identify, _send
+
+pytestmark = pytest.mark.e2e
+
+FAQ = [
+    ("How much does a cleaning cost?", "A standard cleaning costs $95 and takes about 45 minutes."),
+    ("Where can I park?", "Free parking is behind the building, entrance on Oak Street."),
+]
+
+
+def _business(name: str) -> tuple[str, str, int]:
+    from backend.accounts.service import sign_up
+    from backend.kb.documents import add_faq
+    from backend.providers.background import wait_until_idle
+    from backend.workspaces.service import update_profile
+
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    result = sign_up(email, PASSWORD, "Noor Haddad", name)
+    profile = update_profile(result.workspace_id, name=name, ai_role="medical", ai_personality="friendly",
+                             assistant_name="Ava", timezone="America/New_York", reply_policy="always_send")
+    for question, answer in FAQ:
+        add_faq(result.workspace_id, question, answer)
+    assert wait_until_idle(120)
+    return email, profile.slug, result.workspace_id
+
+
+def _log_in(page: Page, base: str, email: str, path: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.goto(f"{base}{path}")
+
+
+def test_answers_drafts_and_edits_live(browser, live_app, app_db):
+    base = live_app[0]
+    email, slug, _ = _business("Oak Dental")
+
+    customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    customer.set_default_timeout(30000)
+    _identify(customer, base, slug, "(212) 555-0188", "Lena")
+    _send(customer, "How much is a cleaning?")
+
+    # The assistant answers in the portal from the document, and says where the answer came from.
+    reply = customer.get_by_test_id("message").filter(has_text="$95")
+    expect(reply).to_be_visible(timeout=30000)
+    expect(reply).to_contain_text("Sources:")
+
+    owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    owner.set_default_timeout(30000)
+    _log_in(owner, base, email, "/dashboard/assistant?tab=policy")
+    owner.get_by_text("Draft every reply for me to review").click()
+    owner.get_by_role("button", name="Save reply policy").click()
+    expect(owner.get_by_text("Reply policy saved.")).to_be_visible()
+
+    owner.goto(f"{base}/dashboard/inbox")
+    owner.get_by_role("button", name="Conversation with Lena").click()
+    # What the assistant made of the customer's message, beside it.
+    expect(owner.get_by_test_id("ai-note").first).to_contain_text("sent")
+
+    _send(customer, "Where can I park?")
+    draft = owner.get_by_test_id("draft")
+    expect(draft).to_be_visible(timeout=30000)  # live, without a reload
+    expect(draft.get_by_label("Draft reply")).to_have_value(re.compile("parking", re.I))
+    expect(owner.get_by_label("drafts to review")).to_have_text("1")
+    # The customer does not see a draft.
+    expect(customer.get_by_text("Oak Street")).to_have_count(0)
+
+    draft.get_by_label("Draft reply").fill("Free parking is right behind the building. See you soon, Lena!")
+    draft.get_by_role("button", name="Send").click()
+    expect(customer.get_by_text("See you soon, Lena!")).to_be_visible(timeout=15000)
+    expect(owner.get_by_test_id("draft")).to_have_count(0)
+    expect(owner.get_by_label("drafts to review")).to_have_count(0)
+
+    owner.goto(f"{base}/dashboard/drafts")
+    owner.get_by_role("button", name="Sent", exact=True).click()
+    expect(owner.get_by_test_id("reviewed-draft").first).to_contain_text("See you soon, Lena!")
+    expect(owner.get_by_test_id("reviewed-draft").first).to_contain_text("edited")
+
+
+def test_playground_intents_policy_and_configuration(page: Page, live_app, app_db, tmp_path):
+    base = live_app[0]
+    email, _, _ = _business("Birch Dental")
+    _log_in(page, base, email, "/dashboard/assistant")
+
+    page.get_by_label("Customer message").fill("Can I come for a cleaning the day after tomorrow at 9:45?")
+    page.get_by_role("button", name="Try", exact=True).click()
+    expect(page.get_by_test_id("try-turn")).to_have_count(2, timeout=30000)
+    entities = page.get_by_test_id("try-entity")
+    expect(entities.filter(has_text="9:45")).to_have_count(1)
+    expect(entities.filter(has_text="09:45")).to_have_count(1)
+    expect(page.get_by_test_id("try-reason")).not_to_be_empty()
+
+    page.get_by_label("Customer message").fill("How much does a cleaning cost?")
+    page.get_by_role("button", name="Try", exact=True).click()
+    expect(page.get_by_test_id("try-turn").last).to_contain_text("$95")
+    expect(page.get_by_text("How much does a cleaning cost?").last).to_be_visible()
+
+    page.get_by_role("button", name="Intents", exact=True).click()
+    expect(page.get_by_text("No intents of your own yet.")).to_be_visible()
+    page.get_by_role("button", name="New intent").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Intent name").fill("Insurance question")
+    dialog.get_by_label("Examples").fill("Do you take Cigna?\nIs Delta Dental accepted?")
+    dialog.get_by_role("button", name="Save intent").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("3")
+    dialog.get_by_label("Examples").fill("Do you take Cigna?\nIs Delta Dental accepted?\nWill insurance cover it?")
+    dialog.get_by_role("button", name="Save intent").click()
+    expect(page.get_by_test_id("custom-intent")).to_contain_text("insurance question")
+
+    page.get_by_role("button", name="Import / export").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export", exact=True).click()
+    exported = json.loads(open(download.value.path()).read())
+    assert exported["intents"][0]["name"] == "insurance_question"
+    assert exported["ai_role"] == "medical"
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "X", "timezone": "Mars/Olympus", "intents": "nope"}))
+    page.locator("#config-upload input[type=file]").set_input_files(str(bad))
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was changed")
+    expect(page.get_by_role("alert")).to_contain_text("timezone")
+
+    exported["ai_personality"] = "concise"
+    exported["intents"].append({"name": "parking", "examples": ["Where do I park?", "Is there parking?",
+                                                                 "Can I leave my car nearby?"]})
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(exported))
+    page.locator("#config-upload input[type=file]").set_input_files(str(good))
+    expect(page.get_by_text("Configuration imported.")).to_be_visible()
+    page.get_by_role("button", name="Intents", exact=True).click()
+    expect(page.get_by_test_id("custom-intent")).to_have_count(2)
+
+
+def test_knowledge_gaps_show_unanswered_questions(page: Page, live_app, app_db):
+    from backend.messaging import portal
+    from backend.providers.background import wait_until_idle
+
+    base = live_app[0]
+    email, slug, _ = _business("Cedar Dental")
+    for phone, question in [("+12025550111", "Do you do laser hair removal?"),
+                            ("+12025550112", "Can you do laser hair removal on my legs?")]:
+        token = portal.identify_customer(slug, phone).session_token
+        portal.send_customer_message(token, question)
+    assert wait_until_idle(120)
+
+    _log_in(page, base, email, "/dashboard/knowledge")
+    gap = page.get_by_test_id("knowledge-gap").first
+    expect(gap).to_contain_text("laser hair removal")
+    expect(gap).to_contain_text("asked 2×")
+    gap.get_by_role("button", name="Add answer").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Answer").fill("We don't offer laser hair removal; we are a dental practice.")
+    dialog.get_by_role("button", name="Save answer").click()
+    expect(page.get_by_text("Answer added to your knowledge.")).to_be_visible()
+    expect(page.get_by_label(re.compile(r"^status .*laser hair removal"))).to_have_text("ready", timeout=60000)
