@@ -58,6 +58,7 @@ HNSW_EF_SEARCH = 80
 MAX_QUERY_CHARS = 2000
 MAX_TERMS = 32
 READY = "ready"
+REPROCESSING = frozenset({"queued", "extracting", "embedding"})
 
 # PostgreSQL's English stop words (snowball), so both databases drop the same words from keyword queries.
 STOP_WORDS = frozenset("""
@@ -276,7 +277,8 @@ def _embed_query(query: str, *, required: bool) -> np.ndarray | None:
 def _allowed_documents(session: Session, workspace_id: int, document_ids, tags) -> _Documents:
     rows = session.connection().execute(
         tenant_select(KnowledgeDocument, workspace_id).with_only_columns(
-            KnowledgeDocument.id, KnowledgeDocument.title, KnowledgeDocument.status, KnowledgeDocument.tags
+            KnowledgeDocument.id, KnowledgeDocument.title, KnowledgeDocument.status, KnowledgeDocument.tags,
+            KnowledgeDocument.chunk_count,
         )
     ).all()
     if isinstance(document_ids, int):
@@ -289,8 +291,10 @@ def _allowed_documents(session: Session, workspace_id: int, document_ids, tags) 
         raise ServiceError("document_ids must be document numbers", field="document_ids") from None
     wanted_tags = None if tags is None else {str(t).strip().lower() for t in tags if str(t).strip()}
     titles: dict[int, str] = {}
-    for doc_id, title, status, doc_tags in rows:
-        if status != READY:
+    for doc_id, title, status, doc_tags, chunk_count in rows:
+        # A document being processed again (re-index, retry of a changed file) keeps its previous chunks until
+        # the new ones replace them in one transaction: it stays searchable meanwhile.
+        if status != READY and not (status in REPROCESSING and (chunk_count or 0) > 0):
             continue
         if wanted_ids is not None and doc_id not in wanted_ids:
             continue

@@ -330,3 +330,16 @@ def test_accents_and_stemming_are_ignored_by_keywords(kb):
         _add_document(s, kb.ws, "Café menu", [("Desserts", "Crème brûlée with fresh berries, served warm.")])
     for query in ("creme brulee", "CRÈME BRÛLÉE", "berry"):
         assert search(kb.ws, query, mode="keyword")[0].heading == "Desserts", query
+
+
+@pytest.mark.parametrize("status, chunk_count, found", [
+    ("queued", 3, True), ("extracting", 3, True), ("embedding", 3, True),  # re-indexing: previous chunks serve
+    ("queued", 0, False),  # a new document has nothing to serve yet
+    ("failed", 3, False),
+])
+def test_a_document_being_reindexed_stays_searchable(kb, status, chunk_count, found):
+    with session_scope() as s:
+        doc = s.get(KnowledgeDocument, kb.prices)
+        doc.status, doc.chunk_count = status, chunk_count
+    hits = search(kb.ws, "product code SKU-4471")
+    assert ("Retail products" in _headings(hits)) is found
