@@ -15,7 +15,8 @@ reschedule / cancel (kind "clarify": asks for what is missing, or repeats the da
 Scoring one unit u against the question q (every vector from the same embedder, L2-normalised):
     cos(u)      = max(cos(q, u), cos(q, context: u))   context = section heading, or the FAQ question it answers
     overlap(u)  = share of the question's content words (stop words dropped, stemmed, synonyms folded: "dog" →
-                  "pet", "cost" → "price"; numbers count double) found in the unit or its context
+                  "pet", "cost" → "price"; numbers count double, names written capitalised mid-sentence triple)
+                  found in the unit or its context
     type(u)     = 1 if the unit holds what the question asks for (a price for "how much", a time or day for "when
                   are you open", a duration for "how long", a phone number, an address …), else 0
     base(u)     = 0.70·cos + 0.20·overlap + 0.10·type        (cos and overlap only, 7:2, when the question asks
@@ -165,7 +166,7 @@ def extract_answer(question: str, passages: Sequence[Passage], *, intent: str = 
     context_sims = dict(zip(with_context, (float(x) for x in sims[1 + n_p + len(units):])))
 
     expected = _expected_types(question, intent)
-    q_terms = _terms(question)
+    q_terms = _question_terms(question)
     for i, u in enumerate(units):
         cos = float(unit_sims[i])
         if i in context_sims:
@@ -445,6 +446,20 @@ def _terms(text: str) -> dict[str, float]:
             continue
         out[key] = 2.0 if _NUMBER.match(word) else 1.0
     return out
+
+
+_NAME_IN_TEXT = re.compile(r"(?<=[^.!?\s]\s)([A-Z][\w'’-]*[a-z][\w'’-]*)")
+
+
+def _question_terms(question: str) -> dict[str, float]:
+    """The question's terms, where a name the customer wrote ("Do you take Cigna?", "the Maple St office") counts
+    triple: when the passage holds that exact name, it is almost surely what they ask about."""
+    terms = _terms(question)
+    for name in _NAME_IN_TEXT.findall(question):
+        key = stem(name.lower())
+        if key in terms:
+            terms[key] = max(terms[key], 3.0)
+    return terms
 
 
 def _overlap(question: dict[str, float], unit: dict[str, float]) -> float:
