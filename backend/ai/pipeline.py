@@ -253,9 +253,10 @@ def _write_result(run: AIRun, token: datetime, result: EngineResult, latency_ms:
             session.flush()
             draft_id = draft.id
             events.draft_updated(run.workspace_id, conversation.id, draft.id)
-        if action == HANDOFF and decision.pause_ai and not conversation.ai_paused:
-            conversation.ai_paused = True
-            events.conversation_updated(run.workspace_id, conversation.id)
+        if action == HANDOFF:
+            if decision.pause_ai and not conversation.ai_paused:
+                conversation.ai_paused = True
+                events.conversation_updated(run.workspace_id, conversation.id)
             notice = ("handoff", "A conversation needs a person", f"{reason}: “{_short(run.question)}”")
         elif draft_id is not None:
             notice = ("draft", "A reply is waiting for your review", _short(run.question))
@@ -267,7 +268,7 @@ def _write_result(run: AIRun, token: datetime, result: EngineResult, latency_ms:
                 reply_text=reply.text, answered=result.answered,
                 citations=[c.as_dict() for c in reply.citations],
                 retrieval_top_score=max((p.score for p in result.passages), default=None),
-                provider=reply.provider[:40], error=(f"LLM failed: {result.llm_error}"[:MAX_ERROR_CHARS]
+                provider=(result.answer or reply).provider[:40], error=(f"LLM failed: {result.llm_error}"[:MAX_ERROR_CHARS]
                                                      if result.llm_error else ""),
                 latency_ms=latency_ms, draft_id=draft_id, reply_message_id=message_id, finished_at=utcnow()),
             execution_options={"synchronize_session": False},

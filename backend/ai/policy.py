@@ -2,9 +2,10 @@
 
 The order of the checks is the policy, read top to bottom:
 1. the customer asked for a person, or complains → hand off (the owner is notified, the customer told a person
-   will answer, the AI steps back in that conversation);
+   will answer, and the assistant steps back in that conversation: it only drafts until the owner resumes it);
 2. a person has taken over the conversation → draft only;
-3. the documents did not answer, or the reply's confidence is under HANDOFF_BELOW → hand off;
+3. the documents did not answer, or the reply's confidence is under HANDOFF_BELOW → hand off this question (the
+   owner is notified, the customer told a person will answer) while the assistant stays on for the next ones;
 4. the workspace's reply policy: always draft; always send; or send at/above its threshold, else draft.
 Under "always draft" even a hand-off is only drafted: the owner asked to see everything before it goes out.
 """
@@ -37,7 +38,7 @@ def decide(*, intent: IntentResult, reply: ComposedReply, reply_policy: str, aut
            ai_paused: bool = False) -> Decision:
     always_draft = reply_policy == ReplyPolicy.ALWAYS_DRAFT
     if intent.name in HANDOFF_INTENTS and intent.confidence >= HANDOFF_INTENT_MIN_CONFIDENCE and not ai_paused:
-        return _handoff(HANDOFF_INTENTS[intent.name], always_draft)
+        return _handoff(HANDOFF_INTENTS[intent.name], always_draft, pause_ai=True)
     if ai_paused:
         return Decision(DRAFT, "a person has taken over this conversation", deliver=False)
     if not reply.answered:
@@ -55,5 +56,5 @@ def decide(*, intent: IntentResult, reply: ComposedReply, reply_policy: str, aut
                     deliver=False)
 
 
-def _handoff(reason: str, always_draft: bool) -> Decision:
-    return Decision(HANDOFF, reason, deliver=not always_draft, pause_ai=True)
+def _handoff(reason: str, always_draft: bool, pause_ai: bool = False) -> Decision:
+    return Decision(HANDOFF, reason, deliver=not always_draft, pause_ai=pause_ai)

@@ -318,17 +318,17 @@ def _after_customer_message(events: PendingEvents, notice: _Notice | None, run_i
     from backend.ai.pipeline import start_run
 
     events.publish()
-    start_run(run_id)
-    if notice is None:
-        return
-    from backend.notifications.service import notify
+    if notice is not None:
+        from backend.notifications.service import notify
 
-    try:
-        notify(notice.workspace_id, notice.kind, notice.title, notice.body,
-               link=f"/dashboard/inbox?c={notice.conversation_id}", conversation_id=notice.conversation_id)
-    except Exception:  # the message is stored and visible in the inbox; a lost notice must not fail the send
-        log.exception("could not notify workspace %s of conversation %s", notice.workspace_id,
-                      notice.conversation_id)
+        try:
+            notify(notice.workspace_id, notice.kind, notice.title, notice.body,
+                   link=f"/dashboard/inbox?c={notice.conversation_id}", conversation_id=notice.conversation_id)
+        except Exception:  # the message is stored and visible in the inbox; a lost notice must not fail the send
+            log.exception("could not notify workspace %s of conversation %s", notice.workspace_id,
+                          notice.conversation_id)
+    # After the notice, so the owner hears of the conversation before of anything the assistant does in it.
+    start_run(run_id)
 
 
 def send_customer_message(token: str, text: str) -> MessageView:

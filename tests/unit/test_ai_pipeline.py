@@ -149,6 +149,14 @@ def test_an_unanswerable_question_hands_off_and_shows_up_as_a_knowledge_gap(db):
 
     run = _runs(biz.id)[0]
     assert run.action == "handoff" and run.answered is False
+    with session_scope() as s:
+        # One unanswered question does not take the assistant off the conversation: the next one is answered.
+        assert s.get(Conversation, run.conversation_id).ai_paused is False
+        assert [n.kind for n in s.exec(select(Notification).where(Notification.workspace_id == biz.id))] \
+            == ["new_conversation", "handoff"]
+    portal.send_customer_message(token, "How much is a cleaning?")
+    settle()
+    assert _runs(biz.id)[1].action == "send"
     gaps = list_gaps(biz.id)
     assert gaps and gaps[0].question == "Do you offer laser hair removal for teenagers?"
     assert gaps[0].count == 1 and not gaps[0].covered_now
