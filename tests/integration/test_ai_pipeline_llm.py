@@ -1,0 +1,77 @@
+"""The AI pipeline with a real OpenAI-compatible LLM (llama.cpp's server with SmolLM2): the reply is written by
+the LLM, streamed to the conversation's channel while it is written, and stored with the provider's name; when the
+server goes away, the embedded composer answers and the run says what failed. The model's wording is out of scope."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from backend.db import session_scope
+from backend.kb.documents import add_faq
+from backend.messaging import portal
+from backend.models import AIRun, Message, Workspace
+from backend.providers.events import conversation_channel
+from backend.providers.background import wait_until_idle
+from backend.providers.llm import reset_llm_cache
+from tests.unit.messaging_helpers import make_workspace, recording_bus, settings_override, settle
+
+
+def _business():
+    biz = make_workspace(slug="llm-dental", name="LLM Dental", ai=True)
+    with session_scope() as s:
+        s.get(Workspace, biz.id).reply_policy = "always_send"
+    add_faq(biz.id, "How much does a cleaning cost?", "A standard cleaning costs $95.")
+    settle()
+    return biz
+
+
+def test_the_llm_writes_and_streams_the_reply(sqlite_db, llama_server):
+    biz = _business()
+    token = portal.identify_customer(biz.slug, "+12025550171").session_token
+    with settings_override(llm_base_url=llama_server.base_url, llm_api_key=llama_server.api_key,
+                           llm_model=llama_server.model, llm_max_tokens=32, llm_timeout_seconds=60):
+        reset_llm_cache()
+        try:
+            with recording_bus() as bus:
+                sent = portal.send_customer_message(token, "How much is a cleaning?")
+                assert wait_until_idle(120), "the LLM did not answer within 2 minutes"
+        finally:
+            reset_llm_cache()
+
+    with session_scope() as s:
+        run = s.exec(select(AIRun).where(AIRun.message_id == sent.id)).one()
+        reply = s.get(Message, run.reply_message_id) if run.reply_message_id else None
+    assert (run.status, run.provider) == ("done", "openai-compatible")
+    assert run.error == ""
+    assert reply is not None and reply.sender == "assistant" and reply.content.strip()
+
+    channel = conversation_channel(sent.conversation_id)
+    kinds = [e["type"] for c, e, _ in bus.published if c == channel]
+    assert "assistant.typing" in kinds
+    streamed = [e["text"] for c, e, _ in bus.published if c == channel and e["type"] == "assistant.stream"]
+    assert streamed, "the reply was not streamed"
+    # Each update holds the reply so far: it only grows.
+    assert all(later.startswith(earlier[: len(earlier) // 2]) for earlier, later in zip(streamed, streamed[1:]))
+    # The customer's message, then the assistant typing, streaming, and its stored reply.
+    reply_created = len(kinds) - 1 - kinds[::-1].index("message.created")
+    assert kinds.index("message.created") < kinds.index("assistant.typing") < kinds.index("assistant.stream") \
+        < reply_created
+
+
+def test_when_the_llm_server_refuses_the_embedded_composer_answers(sqlite_db, llama_server):
+    biz = _business()
+    token = portal.identify_customer(biz.slug, "+12025550172").session_token
+    with settings_override(llm_base_url=llama_server.base_url, llm_api_key="sk-wrong-key",
+                           llm_model=llama_server.model, llm_max_retries=0):
+        reset_llm_cache()
+        try:
+            sent = portal.send_customer_message(token, "How much is a cleaning?")
+            settle()
+        finally:
+            reset_llm_cache()
+    with session_scope() as s:
+        run = s.exec(select(AIRun).where(AIRun.message_id == sent.id)).one()
+        reply = s.get(Message, run.reply_message_id)
+    assert run.status == "done" and run.provider == "embedded"
+    assert run.error.startswith("LLM failed") and "key" in run.error.lower()
+    assert "$95" in reply.content
