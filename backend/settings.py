@@ -86,6 +86,7 @@ class Settings(BaseSettings):
 
     # --- secrets: signing links and encrypting stored credentials ---
     secret_key: str = Field(default="")
+    encryption_key: str = ""  # stored credentials (calendar passwords, OAuth tokens); "" = derived from secret_key
 
     # --- accounts ---
     owner_session_days: int = 14
@@ -116,6 +117,13 @@ class Settings(BaseSettings):
     stt_max_seconds: int = 300  # longer recordings are refused with a clear error
     stt_timeout_seconds: float = 60.0  # transcription API only
     stt_max_retries: int = 2  # transcription API only
+
+    # --- calendar sync: Google Calendar (OAuth client of type "Web application"); CalDAV needs no settings ---
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    google_auth_uri: str = "https://accounts.google.com/o/oauth2/auth"
+    google_token_uri: str = "https://oauth2.googleapis.com/token"
+    calendar_sync_days: int = 60  # how far ahead busy time is read from synced calendars
 
     @field_validator("data_dir")
     @classmethod

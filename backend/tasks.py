@@ -47,6 +47,8 @@ def make_celery_app(broker_url: str, result_backend: str = "") -> Celery:
             "requeue-stale-outbox": {"task": "requeue_stale_outbox", "schedule": 300.0},
             "sweep-stale-documents": {"task": "sweep_stale_documents", "schedule": 300.0},
             "sweep-stale-ai-runs": {"task": "sweep_stale_ai_runs", "schedule": 60.0},
+            "sync-calendars": {"task": "sync_calendars", "schedule": 300.0},
+            "send-due-reminders": {"task": "send_due_reminders", "schedule": 60.0},
         },
     )
     return app

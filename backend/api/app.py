@@ -7,7 +7,7 @@ from __future__ import annotations
 import mimetypes
 
 from fastapi import FastAPI, File, Header, HTTPException, Query, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
 from backend.api import v1
@@ -65,5 +65,39 @@ def create_api() -> FastAPI:
         except ServiceError as exc:
             raise HTTPException(status_code=400, detail=exc.message) from None
         return JSONResponse({"id": view.id, "type": view.type, "conversation_id": view.conversation_id}, 201)
+
+    @api.get("/calendar/feed/{token}.ics", include_in_schema=False)
+    def calendar_feed(token: str) -> Response:
+        """A workspace's appointments for calendar apps; the secret token in the URL is the only key."""
+        from backend.calendar.feed import FeedNotFound, feed_for_token
+
+        try:
+            body = feed_for_token(token)
+        except FeedNotFound:
+            raise HTTPException(status_code=404, detail="Not found.") from None
+        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff",
+                   "Content-Disposition": 'inline; filename="appointments.ics"'}
+        return Response(content=body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+    @api.get("/api/calendar/google/callback", include_in_schema=False)
+    def google_calendar_callback(state: str = "", code: str = "", error: str = "") -> Response:
+        """Google sends the owner back here; the state says which workspace started it."""
+        from urllib.parse import urlencode
+
+        from backend.calendar import connections
+        from backend.errors import ServiceError
+
+        def back(**query: str) -> RedirectResponse:
+            return RedirectResponse("/dashboard/settings?" + urlencode(query), status_code=303)
+
+        if error:
+            return back(calendar_error="Google sign-in was cancelled." if error == "access_denied" else error[:200])
+        redirect_uri = connections.google_redirect_uri()
+        try:
+            workspace_id = connections.workspace_for_google_state(state)
+            connections.complete_google_authorization(workspace_id, code, state, redirect_uri)
+        except ServiceError as exc:
+            return back(calendar_error=exc.message)
+        return back(calendar="connected")
 
     return api

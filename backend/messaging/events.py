@@ -17,6 +17,7 @@ Workspace channel (`workspace:<id>`; the owner's dashboard listens):
     {"type": "notification.created", "user_id"}
     {"type": "contact.updated", "contact_id"}
     {"type": "draft.updated", "conversation_id", "draft_id"}          (created, sent, rejected or superseded)
+    {"type": "appointment.updated", "appointment_id"}                 (booked, moved, cancelled, status changed)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ MESSAGE_UPDATED = "message.updated"
 DRAFT_UPDATED = "draft.updated"
 ASSISTANT_TYPING = "assistant.typing"
 ASSISTANT_STREAM = "assistant.stream"
+APPOINTMENT_UPDATED = "appointment.updated"
 
 
 class PendingEvents:
@@ -97,6 +99,9 @@ class PendingEvents:
         self._add(workspace_channel(workspace_id), {
             "type": DRAFT_UPDATED, "conversation_id": conversation_id, "draft_id": draft_id,
         })
+
+    def appointment_updated(self, workspace_id: int, appointment_id: int) -> None:
+        self._add(workspace_channel(workspace_id), {"type": APPOINTMENT_UPDATED, "appointment_id": appointment_id})
 
     def publish(self) -> None:
         bus = get_event_bus()

@@ -6,6 +6,7 @@ from backend.models.calendar import (
     AvailabilitySlot,
     BusyPeriod,
     CalendarConnection,
+    CalendarEventLink,
     DateOverride,
     Service,
 )
@@ -34,7 +35,8 @@ from backend.models.workspace import Webhook, WebhookDelivery, Workspace
 
 __all__ = [
     "AIRun", "ApiToken", "Appointment", "AuditEvent", "AvailabilitySlot", "BusinessRule", "BusyPeriod",
-    "CalendarConnection", "Contact", "ContextField", "ContextHistory", "ContextSchema", "Conversation",
+    "CalendarConnection", "CalendarEventLink", "Contact", "ContextField", "ContextHistory", "ContextSchema",
+    "Conversation",
     "ConversationContext", "CustomIntent", "DateOverride", "Draft", "KnowledgeChunk", "KnowledgeDocument",
     "LoginAttempt", "Membership", "Message", "Notification", "NotificationPreference", "OutboxMessage",
     "OwnerSession", "PasswordResetToken", "PortalSession", "RuleExecution", "Service", "StoredFile", "User",

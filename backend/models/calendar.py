@@ -9,6 +9,7 @@ from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.models.base import created_at_field, required_timestamp_field, timestamp_field, workspace_fk
+from backend.models.types import UTCDateTime
 
 
 class Service(SQLModel, table=True):
@@ -56,6 +57,13 @@ class DateOverride(SQLModel, table=True):
     note: str = Field(default="", max_length=200)
 
 
+def _block_default(column: str):
+    def default(context):
+        return context.get_current_parameters().get(column)
+
+    return default
+
+
 class Appointment(SQLModel, table=True):
     __tablename__ = "appointments"
     __table_args__ = (
@@ -70,6 +78,13 @@ class Appointment(SQLModel, table=True):
     conversation_id: Optional[int] = Field(default=None, foreign_key="conversations.id", ondelete="SET NULL")
     starts_at: datetime = required_timestamp_field()
     ends_at: datetime = required_timestamp_field()
+    # The range the appointment keeps busy: its own time plus the service's buffers. PostgreSQL keeps these ranges
+    # of live (pending/confirmed) appointments from overlapping within a workspace (migration 0005). Set by the
+    # booking service; a row inserted without them (a seed, other code) gets its own start and end.
+    block_starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False,
+                                      sa_column_kwargs={"default": _block_default("starts_at")})
+    block_ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False,
+                                    sa_column_kwargs={"default": _block_default("ends_at")})
     status: str = Field(default="confirmed", max_length=12)
     source: str = Field(default="chat", max_length=12)  # chat | owner | api | block
     title: str = Field(default="", max_length=200)
@@ -110,3 +125,27 @@ class BusyPeriod(SQLModel, table=True):
     starts_at: datetime = required_timestamp_field()
     ends_at: datetime = required_timestamp_field()
     synced_at: datetime = created_at_field()
+
+
+class CalendarEventLink(SQLModel, table=True):
+    """Which event on one connected calendar is which appointment, and whether it is up to date there.
+
+    `content_hash` is the hash of what was last written successfully ("" = nothing yet); `pending` names an
+    action that failed and is retried by the next sync ("upsert" | "delete" | ""). A link whose appointment
+    was deleted keeps `appointment_id` NULL until its event is removed from the calendar.
+    """
+
+    __tablename__ = "calendar_event_links"
+    __table_args__ = (UniqueConstraint("connection_id", "appointment_id", name="uq_event_link_connection_appt"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    workspace_id: int = workspace_fk()
+    connection_id: int = Field(foreign_key="calendar_connections.id", ondelete="CASCADE", index=True)
+    appointment_id: Optional[int] = Field(default=None, foreign_key="appointments.id", ondelete="SET NULL",
+                                          index=True)
+    external_id: str = Field(default="", max_length=1024)  # CalDAV: the event's URL; Google: the event id
+    content_hash: str = Field(default="", max_length=64)
+    pending: str = Field(default="", max_length=12)
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = created_at_field()
+    updated_at: Optional[datetime] = timestamp_field()

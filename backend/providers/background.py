@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # name is known wherever it is enqueued or executed, whichever module happened to be imported first.
 TASK_MODULES: tuple[str, ...] = (
     "backend.notifications.outbox", "backend.notifications.sms", "backend.kb.processing", "backend.ai.pipeline",
+    "backend.calendar.sync.runner", "backend.calendar.reminders",
 )
 
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0)  # in-process: up to 3 retries after the first try
@@ -178,3 +179,81 @@ def _forget_runner_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_runner_after_fork)
+
+
+# --- timed tasks without a broker -------------------------------------------------------------------------------
+
+# Task name -> seconds between runs. With a broker, Celery beat runs these (backend/tasks.py's beat_schedule);
+# without one, `start_scheduler()` enqueues them from a daemon thread of the app process.
+PERIODIC_TASKS: dict[str, float] = {
+    "send_due_reminders": 60.0,
+    "requeue_stale_outbox": 300.0,
+    "sweep_stale_documents": 300.0,
+    "sweep_stale_ai_runs": 60.0,
+    "sync_calendars": 300.0,
+}
+
+
+class _Scheduler:
+    """Enqueues each task when due: at start, then every `interval` seconds (measured on the monotonic clock)."""
+
+    def __init__(self, tasks: dict[str, float], tick_seconds: float):
+        self.tasks = dict(tasks)
+        self.tick_seconds = tick_seconds
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="periodic-tasks", daemon=True)
+
+    def _loop(self) -> None:
+        import time
+
+        next_due = {name: 0.0 for name in self.tasks}
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            for name, interval in self.tasks.items():
+                if now >= next_due[name]:
+                    next_due[name] = now + interval
+                    try:
+                        enqueue(name)
+                    except Exception:  # an unknown task or a refused enqueue: say so, keep the others going
+                        log.warning("periodic task %s was not queued", name, exc_info=True)
+            self.stop_event.wait(self.tick_seconds)
+
+
+_scheduler: _Scheduler | None = None
+_scheduler_lock = threading.Lock()
+
+
+def start_scheduler(tasks: dict[str, float] | None = None, tick_seconds: float = 1.0) -> bool:
+    """Run PERIODIC_TASKS (or `tasks`) from one daemon thread per process when no broker is configured.
+
+    Idempotent: True when this call started the thread; False when it was already running or when a broker is
+    configured (Celery beat schedules the same tasks then).
+    """
+    global _scheduler
+    if get_settings().celery_broker_url:
+        return False
+    with _scheduler_lock:
+        if _scheduler is not None and _scheduler.thread.is_alive():
+            return False
+        _scheduler = _Scheduler(PERIODIC_TASKS if tasks is None else tasks, tick_seconds)
+        _scheduler.thread.start()
+        return True
+
+
+def stop_scheduler(timeout: float = 5.0) -> None:
+    """Stop the scheduler thread (tests); tasks it already queued still run."""
+    global _scheduler
+    with _scheduler_lock:
+        scheduler, _scheduler = _scheduler, None
+    if scheduler is not None:
+        scheduler.stop_event.set()
+        scheduler.thread.join(timeout)
+
+
+def _forget_scheduler_after_fork() -> None:
+    global _scheduler, _scheduler_lock
+    _scheduler = None
+    _scheduler_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_scheduler_after_fork)

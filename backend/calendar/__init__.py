@@ -1,0 +1,1 @@
+"""Appointments and calendars: availability, slots, booking, reminders, ICS, and sync with outside calendars."""
