@@ -27,7 +27,7 @@ from assistant.state.nav import NavState
 from assistant.state.profile import ProfileState
 from backend.api.app import create_api
 from backend.migrations import upgrade_to_head
-from backend.providers.background import EnqueueError, enqueue
+from backend.providers.background import EnqueueError, enqueue, start_scheduler
 from backend.settings import get_settings
 
 # The app applies pending migrations whenever it starts, and re-sends mail a previous run left queued.
@@ -41,6 +41,8 @@ try:
         enqueue("ai_warm_up")
 except EnqueueError:  # the broker is down: the rows stay queued and the beat sweep retries them
     pass
+# Without a broker, this process runs the timed work itself: reminders, calendar sync, the sweeps.
+start_scheduler()
 
 
 class HomeState(AuthState):

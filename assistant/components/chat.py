@@ -40,6 +40,7 @@ def flatten_message(view) -> dict[str, str]:
         "sources": " · ".join(c["label"] for c in (view.citations or [])),
         "confidence": f"{view.confidence:.0%}" if view.confidence is not None else "",
         "ai_note": "",  # the inbox fills in what the assistant understood of a customer message
+        "choices": " · ".join(view.choices or []),
     }
 
 
@@ -116,6 +117,18 @@ def typing_indicator(seq: rx.Var, who: rx.Var | str) -> rx.Component:
             key=seq,
             class_name="typing-indicator",
             role="status",
+        ),
+    )
+
+
+def quick_replies(choices: rx.Var, on_pick) -> rx.Component:
+    """The assistant's offered answers (free times, yes / no) as buttons; a click sends that text."""
+    return rx.cond(
+        choices.length() > 0,
+        rx.flex(
+            rx.foreach(choices, lambda c: rx.button(c, size="2", variant="soft", radius="full",
+                                                    on_click=on_pick(c), data_testid="quick-reply")),
+            wrap="wrap", gap="2", padding="4px 12px 8px", role="group", aria_label="Suggested answers",
         ),
     )
 

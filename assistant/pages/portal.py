@@ -9,7 +9,9 @@ import json
 
 import reflex as rx
 
-from assistant.components.chat import attach_button, chat_scroller, flatten_message, streaming_bubble, typing_indicator
+from assistant.components.chat import (
+    attach_button, chat_scroller, flatten_message, quick_replies, streaming_bubble, typing_indicator,
+)
 from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
 from assistant.live import registry
@@ -48,6 +50,7 @@ class PortalState(rx.State):
     typing_seq: int = 0
     assistant_typing_seq: int = 0
     streaming_text: str = ""  # the assistant's reply while an LLM writes it
+    choices: list[str] = []  # quick replies offered by the assistant's latest message
     _visible: list[int] = []
     _reload: bool = False
 
@@ -82,6 +85,9 @@ class PortalState(rx.State):
         token = self._token()
         views = portal.list_portal_messages(token)
         self.messages = [self._for_customer(flatten_message(v)) for v in views]
+        # Buttons only under the business's latest message: older offers may no longer hold.
+        last = views[-1] if views else None
+        self.choices = list(last.choices) if last is not None and last.sender == "assistant" else []
         self._watch()
         self._acknowledge()
 
@@ -204,6 +210,11 @@ class PortalState(rx.State):
         self._set_token("")
         self.messages = []
         self.stage = "identify"
+
+    @rx.event
+    def pick(self, choice: str):
+        self.choices = []
+        return PortalState.send({"text": choice})
 
     @rx.event
     def send(self, form_data: dict):
@@ -489,6 +500,7 @@ def _chat() -> rx.Component:
             rx.cond(PortalState.streaming_text == "",
                     typing_indicator(PortalState.assistant_typing_seq, PortalState.assistant_name)),
         ),
+        quick_replies(PortalState.choices, PortalState.pick),
         _composer(),
     )
 

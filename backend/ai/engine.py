@@ -76,9 +76,12 @@ def respond(
     llm: Any = None,
     on_delta: Callable[[str], None] | None = None,
     ai_paused: bool = False,
+    dialog: Callable[[IntentResult, list[Entity]], ComposedReply | None] | None = None,
 ) -> EngineResult:
     """`retrieve(text, intent_name)` returns passages best first; `llm` is a backend.providers.llm provider or
-    None for the embedded composer; `on_delta` receives the LLM's text as it streams."""
+    None for the embedded composer; `on_delta` receives the LLM's text as it streams; `dialog`, when given, may
+    take the message over (a booking in progress) and return the reply itself, or None to let the composers
+    answer."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -93,7 +96,9 @@ def respond(
     entities = extract_entities(text, now=now, timezone=config.persona.timezone, fields=config.fields,
                                 requested=tuple(requested), phone_region=config.phone_region)
     lap("entities")
-    passages = retrieve(text, intent.name)
+    dialog_reply = dialog(intent, entities) if dialog is not None else None
+    lap("dialog")
+    passages = retrieve(text, intent.name) if dialog_reply is None else []
     lap("retrieval")
 
     history = tuple(history)[-MAX_HISTORY_TURNS:]
@@ -102,8 +107,8 @@ def respond(
         history=history, first_reply=not any(t.sender == "assistant" for t in history),
     )
     llm_error = ""
-    reply: ComposedReply | None = None
-    if llm is not None and intent.name not in TEMPLATE_ONLY_INTENTS:
+    reply: ComposedReply | None = dialog_reply
+    if reply is None and llm is not None and intent.name not in TEMPLATE_ONLY_INTENTS:
         try:
             reply = _compose_with_llm(request, llm, on_delta)
         except Exception as exc:  # any provider failure: the embedded composer still answers

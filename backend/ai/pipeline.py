@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from backend.ai.engine import EngineConfig, EngineResult, respond
 from backend.ai.policy import DRAFT, HANDOFF, SEND
-from backend.ai.types import Persona, Turn
+from backend.ai.types import ComposedReply, Persona, Turn
 from backend.db import session_scope, tenant_select
 from backend.messaging.events import PendingEvents, publish_assistant_stream, publish_assistant_typing
 from backend.messaging.messages import add_message, record_in_conversation
@@ -41,7 +41,8 @@ STREAM_EVENT_INTERVAL = 0.15  # at most ~7 streamed updates a second per reply
 MAX_ERROR_CHARS = 1000
 TASK = "ai_process_message"
 # Message.meta keys of an assistant reply.
-META_RUN, META_CONFIDENCE, META_CITATIONS = "ai_run_id", "confidence", "citations"
+META_RUN, META_CONFIDENCE, META_CITATIONS, META_CHOICES = "ai_run_id", "confidence", "citations", "choices"
+DIALOG_CONFIDENCE = 0.95  # the booking dialog says what the booking service answered: nothing to guess
 _CITATION_MARK = re.compile(r"\s?\[\d{1,2}\]")  # the LLM's [1] markers: the final text turns them into sources
 
 
@@ -105,9 +106,9 @@ def process_message(run_id: int) -> None:
         return  # done, failed, or running elsewhere
     started = time.perf_counter()
     try:
-        result, run = _run(run_id, token)
+        result, run, dialog_state = _run(run_id, token)
         if result is not None:
-            _write_result(run, token, result, (time.perf_counter() - started) * 1000)
+            _write_result(run, token, result, (time.perf_counter() - started) * 1000, dialog_state)
     except _Superseded:
         return
     except Exception as exc:
@@ -115,7 +116,10 @@ def process_message(run_id: int) -> None:
         raise  # the runner's retry re-claims the run we put back in the queue
 
 
-def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun]:
+def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict | None]:
+    """The engine over the run's message; the third value is the booking dialog's new conversation state (None
+    when the dialog did not take part)."""
+    from backend.ai import booking_dialog
     from backend.ai.intents import classifier_for_workspace
     from backend.ai.retrieval import retrieve
     from backend.providers.llm import get_llm
@@ -127,16 +131,18 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun]:
         workspace = session.get(Workspace, run.workspace_id)
         if message is None or conversation is None or workspace is None:
             _finish_without_reply(run_id, token, "the message was deleted before the assistant read it")
-            return None, run
+            return None, run, None
         history = conversation_history(session, conversation.id, message.id)
         config = engine_config(workspace)
         ai_paused = conversation.ai_paused
+        assistant_state = dict(conversation.assistant_state or {})
+        contact_id = conversation.contact_id
 
     publish_assistant_typing(run.conversation_id)
     text = message.content if message.type == MessageType.TEXT else _transcript_of(message, token, run_id)
     if not text.strip():
         _finish_without_reply(run_id, token, "the voice message had no words the assistant could make out")
-        return None, run
+        return None, run, None
 
     last_stream = [0.0]
     streamed: list[str] = []
@@ -148,15 +154,28 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun]:
             last_stream[0] = now
             publish_assistant_stream(run.conversation_id, _CITATION_MARK.sub("", "".join(streamed)))
 
+    dialog_state: list[dict] = []
+
+    def dialog(intent, entities):
+        # A person who took over the conversation books themselves; the assistant does not act for them.
+        if ai_paused or not booking_dialog.wants_dialog(intent, assistant_state, text, utcnow()):
+            return None
+        ctx = booking_dialog.DialogContext(run.workspace_id, run.conversation_id, contact_id,
+                                           config.persona.timezone, utcnow())
+        out = booking_dialog.handle(ctx, text, intent, entities, assistant_state)
+        dialog_state.append(booking_dialog.stamp(out.state, utcnow()))
+        return ComposedReply(text=out.text, confidence=DIALOG_CONFIDENCE, kind="booking", choices=tuple(out.choices))
+
     llm = get_llm()
     result = respond(
         config, text, now=message.created_at, history=history, ai_paused=ai_paused,
+        requested=booking_dialog.requested_fields(assistant_state, utcnow()),
         classify=classifier_for_workspace(run.workspace_id).classify,
         retrieve=lambda q, intent: retrieve(run.workspace_id, q, intent),
-        llm=llm, on_delta=on_delta if llm is not None else None,
+        llm=llm, on_delta=on_delta if llm is not None else None, dialog=dialog,
     )
     run.question = text
-    return result, run
+    return result, run, (dialog_state[0] if dialog_state else None)
 
 
 def _transcript_of(message: Message, token: datetime, run_id: int) -> str:
@@ -217,7 +236,8 @@ def _record_failure(run_id: int, token: datetime, exc: Exception) -> None:
 # --- writing the outcome -----------------------------------------------------------------------------------------
 
 
-def _write_result(run: AIRun, token: datetime, result: EngineResult, latency_ms: float) -> None:
+def _write_result(run: AIRun, token: datetime, result: EngineResult, latency_ms: float,
+                  dialog_state: dict | None = None) -> None:
     events = PendingEvents()
     decision, reply = result.decision, result.reply
     action = decision.action
@@ -237,6 +257,10 @@ def _write_result(run: AIRun, token: datetime, result: EngineResult, latency_ms:
             action = DRAFT if action == SEND else action
         meta = {META_RUN: run.id, META_CONFIDENCE: round(reply.confidence, 4),
                 META_CITATIONS: [c.as_dict() for c in reply.citations]}
+        if reply.choices:
+            meta[META_CHOICES] = list(reply.choices)
+        if dialog_state is not None:
+            conversation.assistant_state = dialog_state
         draft_id = message_id = None
         if deliver:
             message = add_message(session, conversation, Sender.ASSISTANT, content=reply.text, ai_generated=True,

@@ -108,13 +108,14 @@ class ComposedReply:
     confidence: float  # 0..1: how sure the composer is that `text` answers the message
     citations: tuple[Citation, ...] = ()
     answered: bool = True  # False when the passages did not contain an answer (a knowledge gap)
-    kind: str = "answer"  # answer | greeting | thanks | handoff | fallback | clarify
+    kind: str = "answer"  # answer | greeting | thanks | handoff | fallback | clarify | booking
     provider: str = "embedded"
+    choices: tuple[str, ...] = ()  # quick replies offered with the text (booking: free times as buttons)
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "confidence": round(self.confidence, 4),
                 "citations": [c.as_dict() for c in self.citations], "answered": self.answered, "kind": self.kind,
-                "provider": self.provider}
+                "provider": self.provider, "choices": list(self.choices)}
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class MessageView(_AsDict):
     # An assistant reply's sources, as a person reads them: [{"label": "Price list, page 3", "quote"}]
     citations: list = field(default_factory=list)
     confidence: float | None = None  # an assistant reply's confidence, 0..1
+    choices: list = field(default_factory=list)  # quick replies the assistant offered (free times, yes / no)
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,7 @@ def message_views(session: Session, workspace_id: int, messages: Iterable[Messag
             transcript=m.transcript,
             citations=citation_labels((m.meta or {}).get("citations")),
             confidence=(m.meta or {}).get("confidence") if m.sender == Sender.ASSISTANT else None,
+            choices=[str(c) for c in (m.meta or {}).get("choices") or []][:8],
         )
         for m in messages
     ]

@@ -96,6 +96,8 @@ class Conversation(SQLModel, table=True):
     title: str = Field(default="", max_length=200)
     channel: str = Field(default="portal", max_length=20)
     ai_paused: bool = Field(default=False)  # a person took over: the AI only drafts, never sends
+    # Where the assistant is in a multi-turn dialog (backend.ai.booking_dialog): what it asked, what it offered.
+    assistant_state: dict = json_dict_field()
     assigned_user_id: Optional[int] = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     unread_for_owner: int = Field(default=0)
     last_message_preview: str = Field(default="", max_length=200)

@@ -1,0 +1,335 @@
+"""Booking in the conversation, with no LLM: a slot-filling dialog over the booking services.
+
+The customer says they want to book, move or cancel; the assistant fills the service, date and time from what
+they said (asking for what is missing), offers the nearest free times as buttons, and books when the customer
+picks one (a pick is the confirmation) or says yes to the one time it proposed. Moving and cancelling find the
+customer's upcoming appointment first (asking which one when there are several) and confirm before acting.
+
+The dialog's memory is `Conversation.assistant_state["booking"]` (what it asked, what it offered); it is
+forgotten after STATE_TTL of silence or once the action is done. A reply carries its buttons as `choices`
+(stored in the reply message's meta; the portal shows them as quick replies under the last message).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Sequence
+from zoneinfo import ZoneInfo
+
+from backend.ai.types import Entity, IntentResult
+from backend.errors import ServiceError
+
+FLOWS = ("book", "reschedule", "cancel")
+MIN_INTENT_CONFIDENCE = 0.45
+STATE_TTL = timedelta(hours=2)
+OFFER_COUNT = 4
+KEY = "booking"
+
+YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please( do)?|do it|book it|confirm(ed)?|correct|that works|"
+                 r"sounds good|perfect|great|go ahead|yes,? .*)\W*$", re.I)
+NO = re.compile(r"^\s*(no|nope|nah|keep it|don'?t|do not|other times?|something else|another time|not that)\b",
+                re.I)
+YES_BOOK, OTHER_TIMES = "Yes, book it", "Other times"
+YES_CANCEL, KEEP_IT = "Yes, cancel it", "Keep it"
+
+
+@dataclass
+class DialogReply:
+    text: str
+    choices: list[str] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)  # the new state ({} when the dialog is over)
+    action: str = ""  # booked | rescheduled | cancelled | "" (only talked)
+    appointment_id: int | None = None
+    requested: list[str] = field(default_factory=list)  # fields the next message probably answers
+
+
+@dataclass
+class DialogContext:
+    workspace_id: int
+    conversation_id: int | None
+    contact_id: int | None
+    timezone: str
+    now: datetime  # aware
+
+
+def wants_dialog(intent: IntentResult, assistant_state: dict[str, Any], text: str, now: datetime) -> bool:
+    """Whether this message belongs to the booking dialog: a booking intent, or an answer to what it asked."""
+    if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE:
+        return True
+    current = _live(assistant_state, now)
+    if not current.get("awaiting"):
+        return False
+    # A clear question or request of another kind interrupts; anything else is taken as the answer.
+    return intent.name not in ("human", "complaint", "pricing", "opening_hours", "question") or \
+        _matches_choice(text, current) is not None or intent.confidence < 0.6
+
+
+def requested_fields(assistant_state: dict[str, Any], now: datetime) -> list[str]:
+    """What the assistant asked for last, so the entity extractor reads a bare "7" or "Tuesday" right."""
+    awaiting = _live(assistant_state, now).get("awaiting", "")
+    return {"date": ["date"], "time": ["time"], "slot": ["date", "time"]}.get(awaiting, [])
+
+
+def handle(ctx: DialogContext, text: str, intent: IntentResult, entities: Sequence[Entity],
+           assistant_state: dict[str, Any]) -> DialogReply:
+    from backend.calendar.availability import list_services
+
+    state = _live(assistant_state, ctx.now)
+    if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE and state.get("flow") != intent.name \
+            and not _matches_choice(text, state):
+        state = {"flow": intent.name}
+    state.setdefault("flow", "book")
+    services = [s for s in list_services(ctx.workspace_id, include_inactive=False)]
+    if not services:
+        return DialogReply("I can't book online yet — the team will get back to you to find a time.")
+    if state["flow"] == "cancel":
+        return _cancel(ctx, text, state)
+    if state["flow"] == "reschedule" and not state.get("appointment_id"):
+        picked = _pick_appointment(ctx, text, state, verb="move")
+        if isinstance(picked, DialogReply):
+            return picked
+        state.update(appointment_id=picked.id, service_id=picked.service_id, awaiting="")
+    return _book(ctx, text, entities, state, services)
+
+
+# --- booking and moving ---------------------------------------------------------------------------------------
+
+
+def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict, services) -> DialogReply:
+    from backend.calendar import slots as slot_service
+
+    choice = _matches_choice(text, state)
+    if state.get("awaiting") == "confirm":
+        if choice == YES_BOOK or (choice is None and YES.match(text)):
+            return _commit(ctx, state, state["offered"][0])
+        if choice == OTHER_TIMES or NO.match(text):
+            state.update(date=None, time=None)
+    elif state.get("awaiting") == "slot" and choice is not None:
+        offered = next(o for o in state["offered"] if o["label"] == choice)
+        return _commit(ctx, state, offered)
+
+    if not state.get("service_id"):
+        service = _match_service(text if state.get("awaiting") != "service" or choice is None else choice, services)
+        if service is None and len(services) == 1:
+            service = services[0]
+        if service is None:
+            state["awaiting"] = "service"
+            return _reply("Which service would you like to book?", [s.name for s in services][:8], state)
+        state["service_id"] = service.id
+    service_id = state["service_id"]
+    service_name = next((s.name for s in services if s.id == service_id), "your appointment")
+
+    by_field = {e.field: e for e in entities}
+    date_entity, time_entity = by_field.get("date"), by_field.get("time")
+    if date_entity is not None and date_entity.alternatives:
+        options = [str(date_entity.value), *map(str, date_entity.alternatives)]
+        state.update(awaiting="date", date_options=options)
+        labels = [slot_service.day_label(date.fromisoformat(o)) for o in options]
+        return _reply("Just to be sure — which day do you mean?", labels, state, requested=["date"])
+    if state.get("awaiting") == "date" and state.get("date_options") and choice is None:
+        picked = _pick_day_label(text, state["date_options"])
+        if picked:
+            state["date"] = picked
+    if date_entity is not None:
+        state["date"] = str(date_entity.value)
+    if time_entity is not None:
+        state["time"] = str(time_entity.value)
+
+    tz = ZoneInfo(ctx.timezone)
+    wanted_day = date.fromisoformat(state["date"]) if state.get("date") else None
+    wanted_time = time.fromisoformat(state["time"]) if state.get("time") else None
+    try:
+        if wanted_day and wanted_time:
+            wanted = datetime.combine(wanted_day, wanted_time, tzinfo=tz)
+            if wanted < ctx.now:
+                state.update(date=None, time=None)
+                return _offer(ctx, state, service_id, service_name, around=None,
+                              intro="That time has already passed. ")
+            day_slots = slot_service.available_slots(ctx.workspace_id, service_id, start=wanted_day, end=wanted_day,
+                                                     now=ctx.now, step_minutes=5)
+            exact = next((s for s in day_slots if s.starts_at == wanted.astimezone(s.starts_at.tzinfo)), None)
+            if exact is not None:
+                state.update(awaiting="confirm", offered=[_offered(exact)])
+                return _reply(f"{exact.label} is free for {service_name}. Shall I book it?", [YES_BOOK, OTHER_TIMES],
+                              state)
+            return _offer(ctx, state, service_id, service_name, around=wanted,
+                          intro=f"{slot_service.label_of(wanted)} isn't available. ")
+        if wanted_day:
+            return _offer(ctx, state, service_id, service_name, around=wanted_day, same_day=wanted_day)
+        if wanted_time:
+            around = datetime.combine(ctx.now.astimezone(tz).date(), wanted_time, tzinfo=tz)
+            return _offer(ctx, state, service_id, service_name, around=around if around > ctx.now else None)
+        return _offer(ctx, state, service_id, service_name, around=None)
+    except ServiceError as exc:
+        return _reply(f"{exc.message} Which other day would suit you?", [], {**state, "awaiting": "date"},
+                      requested=["date"])
+
+
+def _offer(ctx: DialogContext, state: dict, service_id: int, service_name: str, *, around, intro: str = "",
+           same_day: date | None = None) -> DialogReply:
+    from backend.calendar import slots as slot_service
+
+    found = []
+    if same_day is not None:
+        found = slot_service.available_slots(ctx.workspace_id, service_id, start=same_day, end=same_day, now=ctx.now)
+        found = found[:OFFER_COUNT]
+        if not found:
+            intro += f"{slot_service.day_label(same_day)} is fully booked. "
+    if not found:
+        found = slot_service.nearest_slots(ctx.workspace_id, service_id, around=around, count=OFFER_COUNT,
+                                           now=ctx.now)
+    if not found:
+        state.update(awaiting="date", offered=[])
+        return _reply(intro + f"I couldn't find a free time for {service_name} in the coming weeks. Which day would "
+                      "suit you? The team can also look for a time with you.", [], state, requested=["date"])
+    state.update(awaiting="slot", offered=[_offered(s) for s in found])
+    lead = "Here are the nearest free times" if around is not None else "Here are the first free times"
+    return _reply(intro + f"{lead} for {service_name}. Which one suits you?", [s.label for s in found], state,
+                  requested=["date", "time"])
+
+
+def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
+    from backend.calendar.booking import book_appointment, reschedule_appointment
+
+    starts_at = datetime.fromisoformat(offered["starts_at"])
+    try:
+        if state.get("flow") == "reschedule" and state.get("appointment_id"):
+            view = reschedule_appointment(ctx.workspace_id, state["appointment_id"], starts_at, by="customer",
+                                          now=ctx.now)
+            action, done = "rescheduled", f"Done — your appointment is moved to {view.label}."
+        else:
+            view = book_appointment(ctx.workspace_id, service_id=state["service_id"], starts_at=starts_at,
+                                    contact_id=ctx.contact_id, conversation_id=ctx.conversation_id, source="chat",
+                                    now=ctx.now)
+            action = "booked"
+            done = (f"Thanks! I've asked the team to confirm {view.service_name} on {view.label}."
+                    if view.status == "pending" else f"You're booked: {view.service_name} on {view.label}.")
+    except ServiceError as exc:
+        # Taken meanwhile, or no longer within the rules: offer what is free now.
+        state.update(awaiting="", offered=[])
+        return _offer(ctx, state, state["service_id"], "it", around=starts_at, intro=f"{exc.message} ")
+    return DialogReply(done, state={}, action=action, appointment_id=view.id)
+
+
+# --- cancelling -------------------------------------------------------------------------------------------------
+
+
+def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
+    from backend.calendar.booking import cancel_appointment, get_appointment
+
+    choice = _matches_choice(text, state)
+    if state.get("awaiting") == "confirm_cancel" and state.get("appointment_id"):
+        if choice == YES_CANCEL or (choice is None and YES.match(text)):
+            view = cancel_appointment(ctx.workspace_id, state["appointment_id"], by="customer",
+                                      reason="asked in the chat")
+            return DialogReply(f"Your {view.service_name or 'appointment'} on {view.label} is cancelled.",
+                               state={}, action="cancelled", appointment_id=view.id)
+        if choice == KEEP_IT or NO.match(text):
+            return DialogReply("No problem, your appointment stays as it is.", state={})
+    picked = _pick_appointment(ctx, text, state, verb="cancel")
+    if isinstance(picked, DialogReply):
+        return picked
+    view = get_appointment(ctx.workspace_id, picked.id)
+    state.update(appointment_id=view.id, awaiting="confirm_cancel", offered=[])
+    return _reply(f"Cancel your {view.service_name or 'appointment'} on {view.label}?", [YES_CANCEL, KEEP_IT], state)
+
+
+def _pick_appointment(ctx: DialogContext, text: str, state: dict, *, verb: str):
+    from backend.calendar.booking import upcoming_for_contact
+
+    upcoming = upcoming_for_contact(ctx.workspace_id, ctx.contact_id, now=ctx.now) if ctx.contact_id else []
+    if not upcoming:
+        return DialogReply("I don't see an upcoming appointment for you. Would you like to book one?", state={})
+    if state.get("awaiting") == "pick_appointment":
+        choice = _matches_choice(text, state)
+        if choice is not None:
+            return next(a for a in upcoming if _appointment_label(a) == choice)
+    if len(upcoming) == 1:
+        return upcoming[0]
+    labels = [_appointment_label(a) for a in upcoming[:6]]
+    state.update(awaiting="pick_appointment", offered=[{"label": label, "starts_at": a.starts_at.isoformat()}
+                                                       for label, a in zip(labels, upcoming)])
+    return _reply(f"Which appointment would you like to {verb}?", labels, state)
+
+
+def _appointment_label(a) -> str:
+    return f"{a.service_name or a.title or 'Appointment'}, {a.label}"
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _live(assistant_state: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """The booking dialog's state out of a conversation's assistant_state, or {} when none or gone stale."""
+    state = dict((assistant_state or {}).get(KEY) or {})
+    at = state.get("updated_at")
+    if at:
+        try:
+            if now - datetime.fromisoformat(at) > STATE_TTL:
+                return {}
+        except (TypeError, ValueError):
+            return {}
+    return state
+
+
+def _reply(text: str, choices: list[str], state: dict, requested: list[str] | None = None) -> DialogReply:
+    return DialogReply(text, choices=list(choices), state=state, requested=list(requested or []))
+
+
+def _offered(slot) -> dict[str, str]:
+    return {"label": slot.label, "starts_at": slot.starts_at.isoformat()}
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w:]+", " ", text.lower()).split())
+
+
+def _matches_choice(text: str, state: dict) -> str | None:
+    """The offered button the customer clicked or typed (exactly, or its time/label inside their words)."""
+    said = _norm(text)
+    if not said:
+        return None
+    labels = [o["label"] for o in state.get("offered") or []]
+    awaiting = state.get("awaiting")
+    if awaiting == "confirm":
+        labels += [YES_BOOK, OTHER_TIMES]
+    elif awaiting == "confirm_cancel":
+        labels += [YES_CANCEL, KEEP_IT]
+    for label in labels:
+        if _norm(label) == said:
+            return label
+    for label in labels:
+        norm = _norm(label)
+        if len(said) >= 4 and (norm in said or said in norm):
+            return label
+    return None
+
+
+def _match_service(text: str, services) -> Any | None:
+    said = set(_norm(text).split())
+    best, best_score = None, 0.0
+    for s in services:
+        words = {w for w in _norm(s.name).split() if len(w) > 2}
+        if not words:
+            continue
+        score = len(words & said) / len(words)
+        if score > best_score:
+            best, best_score = s, score
+    return best if best_score >= 0.5 else None
+
+
+def _pick_day_label(text: str, options: list[str]) -> str | None:
+    from backend.calendar.slots import day_label
+
+    said = _norm(text)
+    for option in options:
+        if _norm(day_label(date.fromisoformat(option))) in said or said in _norm(day_label(date.fromisoformat(option))):
+            return option
+    return None
+
+
+def stamp(state: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The conversation's assistant_state with this dialog state saved (or cleared)."""
+    return {KEY: {**state, "updated_at": now.isoformat()}} if state else {}

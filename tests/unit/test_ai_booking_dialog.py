@@ -1,0 +1,110 @@
+"""Booking in the conversation through the real pipeline: the customer books, picks an offered time, moves and
+cancels by asking; the assistant offers free times as buttons and never books a taken time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
+from backend.calendar.booking import book_appointment, list_appointments, upcoming_for_contact
+from backend.db import session_scope
+from backend.messaging import portal
+from backend.models import Conversation, Workspace
+from backend.models.types import utcnow
+from tests.unit.messaging_helpers import make_workspace, settle
+from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
+
+TZ = "America/New_York"
+
+
+def _clinic():
+    biz = make_workspace(slug="oak-dental", name="Oak Dental", ai=True)
+    with session_scope() as s:
+        ws = s.get(Workspace, biz.id)
+        ws.timezone, ws.reply_policy = TZ, "auto_above_threshold"
+    set_weekly_hours(biz.id, {day: [("08:00", "20:00")] for day in range(7)})
+    update_booking_policy(biz.id, min_notice_minutes=0, max_advance_days=30, max_bookings_per_day=None,
+                          require_confirmation=False, reminder_lead_minutes=0)
+    service = save_service(biz.id, name="Check-up", duration_minutes=30)
+    return biz, service
+
+
+def _say(token: str, text: str):
+    portal.send_customer_message(token, text)
+    settle()
+    views = portal.list_portal_messages(token)
+    return [v for v in views if v.sender == "assistant"][-1], views
+
+
+def _tomorrow(hour: int) -> datetime:
+    local = utcnow().astimezone(ZoneInfo(TZ)) + timedelta(days=1)
+    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def test_a_customer_books_by_asking_then_confirming(db):
+    biz, service = _clinic()
+    identity = portal.identify_customer(biz.slug, "+12025550140", first_name="Sam")
+    reply, _ = _say(identity.session_token, "Hi, can I book a check-up tomorrow at 10am?")
+    assert "free" in reply.content and reply.choices == ["Yes, book it", "Other times"]
+    assert list_appointments(biz.id, utcnow(), utcnow() + timedelta(days=3)) == []  # nothing before the yes
+
+    reply, views = _say(identity.session_token, "Yes, book it")
+    assert "booked" in reply.content.lower()
+    booked = upcoming_for_contact(biz.id, identity.contact_id)
+    assert len(booked) == 1 and booked[0].starts_at == _tomorrow(10)
+    assert booked[0].conversation_id == views[-1].conversation_id and booked[0].source == "chat"
+    with session_scope() as s:
+        assert s.get(Conversation, views[-1].conversation_id).assistant_state == {}  # the dialog is over
+
+
+def test_without_a_time_the_nearest_free_times_are_offered_and_a_pick_books(db):
+    biz, service = _clinic()
+    token = portal.identify_customer(biz.slug, "+12025550141").session_token
+    reply, _ = _say(token, "I'd like to make an appointment")
+    assert len(reply.choices) == 4 and "Which one suits you?" in reply.content
+    reply, _ = _say(token, reply.choices[1])
+    assert "booked" in reply.content.lower()
+    assert len(list_appointments(biz.id, utcnow(), utcnow() + timedelta(days=30))) == 1
+
+
+def test_a_taken_time_is_never_booked_twice(db):
+    biz, service = _clinic()
+    book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(10), source="owner")
+    token = portal.identify_customer(biz.slug, "+12025550142").session_token
+    reply, _ = _say(token, "Can I book a check-up tomorrow at 10am?")
+    assert "isn't available" in reply.content and reply.choices
+    assert all("10:00" not in c or "Tomorrow" in c for c in reply.choices)
+    reply, _ = _say(token, reply.choices[0])
+    appointments = list_appointments(biz.id, utcnow(), utcnow() + timedelta(days=30))
+    assert len(appointments) == 2
+    a, b = sorted(appointments, key=lambda x: x.starts_at)
+    assert a.ends_at <= b.starts_at  # no overlap
+
+
+def test_moving_and_cancelling_by_just_asking(db):
+    biz, service = _clinic()
+    identity = portal.identify_customer(biz.slug, "+12025550143")
+    token = identity.session_token
+    _say(token, "Book me a check-up tomorrow at 10am please")
+    _say(token, "yes")
+    assert len(upcoming_for_contact(biz.id, identity.contact_id)) == 1
+
+    reply, _ = _say(token, "Could I reschedule my appointment to tomorrow at 3pm?")
+    assert reply.choices == ["Yes, book it", "Other times"], reply.content
+    reply, _ = _say(token, "Yes, book it")
+    assert "moved" in reply.content
+    (moved,) = upcoming_for_contact(biz.id, identity.contact_id)
+    assert moved.starts_at == _tomorrow(15)
+
+    reply, _ = _say(token, "Actually I need to cancel my appointment")
+    assert reply.content.startswith("Cancel your Check-up") and reply.choices == ["Yes, cancel it", "Keep it"]
+    reply, _ = _say(token, "Yes, cancel it")
+    assert "cancelled" in reply.content
+    assert upcoming_for_contact(biz.id, identity.contact_id) == []
+    with session_scope() as s:
+        from backend.models import Appointment
+
+        assert s.exec(select(Appointment.cancelled_by)).one() == "customer"
