@@ -142,6 +142,8 @@ class PortalState(rx.State):
             except AuthenticationError as exc:
                 self._session_lost(exc)
         self.loaded = True
+        if self._token():
+            return _ASK_TIMEZONE
 
     @rx.event
     def identify(self, form_data: dict):
@@ -162,6 +164,15 @@ class PortalState(rx.State):
         if self.stage == "verify":
             self.verify_notice = f"We texted a 6-digit code to {identity.masked_phone}."
         self._reload_messages()
+        return _ASK_TIMEZONE
+
+    @rx.event
+    def report_timezone(self, timezone: str):
+        """The browser's own zone, so the times the assistant offers also show the customer's clock."""
+        try:
+            portal.set_customer_timezone(self._token(), str(timezone or ""))
+        except AuthenticationError:
+            pass  # the session ended meanwhile: nothing to remember it for
 
     @rx.event
     def verify(self, form_data: dict):
@@ -529,3 +540,7 @@ def portal_page() -> rx.Component:
             _not_found(),
         ),
     )
+
+
+_ASK_TIMEZONE = rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
+                               callback=PortalState.report_timezone)

@@ -52,13 +52,28 @@ class DialogContext:
     contact_id: int | None
     timezone: str
     now: datetime  # aware
+    customer_timezone: str = ""  # the customer's own zone (from their browser), when known
+
+    def when(self, starts_at: datetime, label: str) -> str:
+        """The business's label, plus the customer's own clock time when their zone shows another one."""
+        if not self.customer_timezone or self.customer_timezone == self.timezone:
+            return label
+        try:
+            theirs = starts_at.astimezone(ZoneInfo(self.customer_timezone))
+        except Exception:  # an unknown zone name: the business's time alone is still right
+            return label
+        ours = starts_at.astimezone(ZoneInfo(self.timezone))
+        if theirs.replace(tzinfo=None) == ours.replace(tzinfo=None):
+            return label
+        day = "" if theirs.date() == ours.date() else theirs.strftime("%a ")
+        return f"{label} ({day}{theirs:%H:%M} your time)"
 
 
 def wants_dialog(intent: IntentResult, assistant_state: dict[str, Any], text: str, now: datetime) -> bool:
     """Whether this message belongs to the booking dialog: a booking intent, or an answer to what it asked."""
     if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE:
         return True
-    current = _live(assistant_state, now)
+    current = live_state(assistant_state, now)
     if not current.get("awaiting"):
         return False
     # A clear question or request of another kind interrupts; anything else is taken as the answer.
@@ -68,7 +83,7 @@ def wants_dialog(intent: IntentResult, assistant_state: dict[str, Any], text: st
 
 def requested_fields(assistant_state: dict[str, Any], now: datetime) -> list[str]:
     """What the assistant asked for last, so the entity extractor reads a bare "7" or "Tuesday" right."""
-    awaiting = _live(assistant_state, now).get("awaiting", "")
+    awaiting = live_state(assistant_state, now).get("awaiting", "")
     return {"date": ["date"], "time": ["time"], "slot": ["date", "time"]}.get(awaiting, [])
 
 
@@ -76,7 +91,7 @@ def handle(ctx: DialogContext, text: str, intent: IntentResult, entities: Sequen
            assistant_state: dict[str, Any]) -> DialogReply:
     from backend.calendar.availability import list_services
 
-    state = _live(assistant_state, ctx.now)
+    state = live_state(assistant_state, ctx.now)
     if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE and state.get("flow") != intent.name \
             and not _matches_choice(text, state):
         state = {"flow": intent.name}
@@ -151,11 +166,11 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
                                                      now=ctx.now, step_minutes=5)
             exact = next((s for s in day_slots if s.starts_at == wanted.astimezone(s.starts_at.tzinfo)), None)
             if exact is not None:
-                state.update(awaiting="confirm", offered=[_offered(exact)])
-                return _reply(f"{exact.label} is free for {service_name}. Shall I book it?", [YES_BOOK, OTHER_TIMES],
-                              state)
+                state.update(awaiting="confirm", offered=[_offered(ctx, exact)])
+                return _reply(f"{ctx.when(exact.starts_at, exact.label)} is free for {service_name}. Shall I book "
+                              "it?", [YES_BOOK, OTHER_TIMES], state)
             return _offer(ctx, state, service_id, service_name, around=wanted,
-                          intro=f"{slot_service.label_of(wanted)} isn't available. ")
+                          intro=f"{ctx.when(wanted, slot_service.label_of(wanted))} isn't available. ")
         if wanted_day:
             return _offer(ctx, state, service_id, service_name, around=wanted_day, same_day=wanted_day)
         if wanted_time:
@@ -184,9 +199,10 @@ def _offer(ctx: DialogContext, state: dict, service_id: int, service_name: str, 
         state.update(awaiting="date", offered=[])
         return _reply(intro + f"I couldn't find a free time for {service_name} in the coming weeks. Which day would "
                       "suit you? The team can also look for a time with you.", [], state, requested=["date"])
-    state.update(awaiting="slot", offered=[_offered(s) for s in found])
+    state.update(awaiting="slot", offered=[_offered(ctx, s) for s in found])
     lead = "Here are the nearest free times" if around is not None else "Here are the first free times"
-    return _reply(intro + f"{lead} for {service_name}. Which one suits you?", [s.label for s in found], state,
+    return _reply(intro + f"{lead} for {service_name}. Which one suits you?", [o["label"] for o in state["offered"]],
+                  state,
                   requested=["date", "time"])
 
 
@@ -198,14 +214,15 @@ def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
         if state.get("flow") == "reschedule" and state.get("appointment_id"):
             view = reschedule_appointment(ctx.workspace_id, state["appointment_id"], starts_at, by="customer",
                                           now=ctx.now)
-            action, done = "rescheduled", f"Done — your appointment is moved to {view.label}."
+            action, done = "rescheduled", f"Done — your appointment is moved to {ctx.when(view.starts_at, view.label)}."
         else:
             view = book_appointment(ctx.workspace_id, service_id=state["service_id"], starts_at=starts_at,
                                     contact_id=ctx.contact_id, conversation_id=ctx.conversation_id, source="chat",
                                     now=ctx.now)
             action = "booked"
-            done = (f"Thanks! I've asked the team to confirm {view.service_name} on {view.label}."
-                    if view.status == "pending" else f"You're booked: {view.service_name} on {view.label}.")
+            when = ctx.when(view.starts_at, view.label)
+            done = (f"Thanks! I've asked the team to confirm {view.service_name} on {when}."
+                    if view.status == "pending" else f"You're booked: {view.service_name} on {when}.")
     except ServiceError as exc:
         # Taken meanwhile, or no longer within the rules: offer what is free now.
         state.update(awaiting="", offered=[])
@@ -261,7 +278,7 @@ def _appointment_label(a) -> str:
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
-def _live(assistant_state: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+def live_state(assistant_state: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
     """The booking dialog's state out of a conversation's assistant_state, or {} when none or gone stale."""
     state = dict((assistant_state or {}).get(KEY) or {})
     at = state.get("updated_at")
@@ -278,8 +295,8 @@ def _reply(text: str, choices: list[str], state: dict, requested: list[str] | No
     return DialogReply(text, choices=list(choices), state=state, requested=list(requested or []))
 
 
-def _offered(slot) -> dict[str, str]:
-    return {"label": slot.label, "starts_at": slot.starts_at.isoformat()}
+def _offered(ctx: DialogContext, slot) -> dict[str, str]:
+    return {"label": ctx.when(slot.starts_at, slot.label), "starts_at": slot.starts_at.isoformat()}
 
 
 def _norm(text: str) -> str:

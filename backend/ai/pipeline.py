@@ -26,7 +26,7 @@ from backend.ai.types import ComposedReply, Persona, Turn
 from backend.db import session_scope, tenant_select
 from backend.messaging.events import PendingEvents, publish_assistant_stream, publish_assistant_typing
 from backend.messaging.messages import add_message, record_in_conversation
-from backend.models import AIRun, Conversation, Draft, Message, StoredFile, Workspace
+from backend.models import AIRun, Contact, Conversation, Draft, Message, StoredFile, Workspace
 from backend.models.enums import DraftStatus, MessageType, Sender
 from backend.models.types import utcnow
 from backend.providers.background import EnqueueError, background_task, enqueue
@@ -137,6 +137,8 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
         ai_paused = conversation.ai_paused
         assistant_state = dict(conversation.assistant_state or {})
         contact_id = conversation.contact_id
+        contact = session.get(Contact, contact_id)
+        customer_timezone = contact.timezone if contact is not None else ""
 
     publish_assistant_typing(run.conversation_id)
     text = message.content if message.type == MessageType.TEXT else _transcript_of(message, token, run_id)
@@ -155,18 +157,26 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
             publish_assistant_stream(run.conversation_id, _CITATION_MARK.sub("", "".join(streamed)))
 
     dialog_state: list[dict] = []
+    dialog_llm_error: list[str] = []
+    llm = get_llm()
 
     def dialog(intent, entities):
         # A person who took over the conversation books themselves; the assistant does not act for them.
         if ai_paused or not booking_dialog.wants_dialog(intent, assistant_state, text, utcnow()):
             return None
         ctx = booking_dialog.DialogContext(run.workspace_id, run.conversation_id, contact_id,
-                                           config.persona.timezone, utcnow())
+                                           config.persona.timezone, utcnow(), customer_timezone)
+        if llm is not None:
+            try:
+                return _booking_with_llm(ctx, config, text, intent, entities, history, llm, assistant_state,
+                                         dialog_state)
+            except Exception as exc:  # the provider failed: the embedded dialog books instead
+                dialog_llm_error.append(str(exc) or type(exc).__name__)
+                log.warning("LLM booking failed, the embedded dialog answers: %s", exc)
         out = booking_dialog.handle(ctx, text, intent, entities, assistant_state)
         dialog_state.append(booking_dialog.stamp(out.state, utcnow()))
         return ComposedReply(text=out.text, confidence=DIALOG_CONFIDENCE, kind="booking", choices=tuple(out.choices))
 
-    llm = get_llm()
     result = respond(
         config, text, now=message.created_at, history=history, ai_paused=ai_paused,
         requested=booking_dialog.requested_fields(assistant_state, utcnow()),
@@ -174,8 +184,30 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
         retrieve=lambda q, intent: retrieve(run.workspace_id, q, intent),
         llm=llm, on_delta=on_delta if llm is not None else None, dialog=dialog,
     )
+    if dialog_llm_error and not result.llm_error:
+        result.llm_error = dialog_llm_error[0]
     run.question = text
     return result, run, (dialog_state[0] if dialog_state else None)
+
+
+def _booking_with_llm(ctx, config: EngineConfig, text: str, intent, entities, history, llm, assistant_state: dict,
+                      dialog_state: list[dict]) -> ComposedReply:
+    """The model books with tools (backend.ai.booking_tools); it keeps the conversation open while it talks."""
+    from backend.ai import booking_dialog, booking_tools
+    from backend.ai.llm_composer import build_messages
+    from backend.ai.types import ComposeRequest
+
+    request = ComposeRequest(message=text, persona=config.persona, intent=intent, entities=tuple(entities),
+                             history=tuple(history),
+                             first_reply=not any(t.sender == "assistant" for t in history))
+    outcome = booking_tools.converse(ctx, build_messages(request), llm)
+    if not outcome.text:
+        raise RuntimeError("the LLM answered the booking with no text")
+    previous = booking_dialog.live_state(assistant_state, ctx.now).get("flow", "book")
+    flow = intent.name if intent.name in booking_dialog.FLOWS else previous
+    dialog_state.append(booking_dialog.stamp({} if outcome.action else {"flow": flow, "awaiting": "llm"}, ctx.now))
+    return ComposedReply(text=outcome.text, confidence=DIALOG_CONFIDENCE, kind="booking",
+                         choices=tuple(outcome.choices), provider=getattr(llm, "name", "llm") or "llm")
 
 
 def _transcript_of(message: Message, token: datetime, run_id: int) -> str:
@@ -292,8 +324,8 @@ def _write_result(run: AIRun, token: datetime, result: EngineResult, latency_ms:
                 reply_text=reply.text, answered=result.answered,
                 citations=[c.as_dict() for c in reply.citations],
                 retrieval_top_score=max((p.score for p in result.passages), default=None),
-                provider=(result.answer or reply).provider[:40], error=(f"LLM failed: {result.llm_error}"[:MAX_ERROR_CHARS]
-                                                     if result.llm_error else ""),
+                provider=(result.answer or reply).provider[:40],
+                error=f"LLM failed: {result.llm_error}"[:MAX_ERROR_CHARS] if result.llm_error else "",
                 latency_ms=latency_ms, draft_id=draft_id, reply_message_id=message_id, finished_at=utcnow()),
             execution_options={"synchronize_session": False},
         )

@@ -410,3 +410,20 @@ def customer_typing(token: str) -> None:
         conversation_id = _current_conversation_id(session, access.session)
     if conversation_id is not None:
         publish_typing(conversation_id, "customer")
+
+
+def set_customer_timezone(token: str, timezone: str) -> str:
+    """The customer's browser reports its time zone; offered times then show their own clock too. An unknown or
+    malformed name is ignored (returns "") rather than refused: it only ever adds a hint."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = str(timezone or "").strip()[:64]
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+    with session_scope() as session:
+        access = load_portal_session(session, token)
+        if access.contact.timezone != name:
+            access.contact.timezone = name
+    return name

@@ -33,6 +33,7 @@ class Contact(SQLModel, table=True):
     last_name: str = Field(default="", max_length=80)
     email: str = Field(default="", max_length=254)
     notes: str = Field(default="", sa_type=Text)
+    timezone: str = Field(default="", max_length=64)  # the customer's own zone, reported by their browser
     created_at: datetime = created_at_field()
     updated_at: Optional[datetime] = timestamp_field()
     last_seen_at: Optional[datetime] = timestamp_field()

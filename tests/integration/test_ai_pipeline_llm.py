@@ -75,3 +75,24 @@ def test_when_the_llm_server_refuses_the_embedded_composer_answers(sqlite_db, ll
     assert run.status == "done" and run.provider == "embedded"
     assert run.error.startswith("LLM failed") and "key" in run.error.lower()
     assert "$95" in reply.content
+
+
+def test_booking_tools_are_called_through_a_real_server(sqlite_db, llama_server):
+    from backend.ai.booking_dialog import DialogContext
+    from backend.ai.booking_tools import converse
+    from backend.calendar.availability import save_service
+    from backend.models.types import utcnow
+    from backend.providers.llm import OpenAICompatibleLLM
+
+    biz = _business()
+    save_service(biz.id, name="Check-up", duration_minutes=30)
+    llm = OpenAICompatibleLLM(base_url=llama_server.base_url, api_key=llama_server.api_key,
+                              model=llama_server.model, timeout=60, max_retries=0, max_tokens=32)
+    messages = [{"role": "system", "content": "You are the front desk of LLM Dental."},
+                {"role": "user", "content": "What can I book?"}]
+    outcome = converse(DialogContext(biz.id, None, None, "America/New_York", utcnow()), messages, llm,
+                       first_tool_choice="list_services", max_rounds=1)
+    # The forced call went through the real protocol and the real executor; the model then answered in words.
+    assert outcome.calls[0]["name"] == "list_services"
+    assert outcome.calls[0]["result"]["services"][0]["name"] == "Check-up"
+    assert isinstance(outcome.text, str)

@@ -108,3 +108,42 @@ def test_moving_and_cancelling_by_just_asking(db):
         from backend.models import Appointment
 
         assert s.exec(select(Appointment.cancelled_by)).one() == "customer"
+
+
+def test_the_llm_booking_tools_act_only_for_this_customer(db):
+    from backend.ai.booking_dialog import DialogContext
+    from backend.ai.booking_tools import BookingTools
+
+    biz, service = _clinic()
+    me = portal.identify_customer(biz.slug, "+12025550144")
+    someone = portal.identify_customer(biz.slug, "+12025550145")
+    theirs = book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(9), contact_id=someone.contact_id)
+    tools = BookingTools(DialogContext(biz.id, None, me.contact_id, TZ, utcnow()))
+
+    assert tools.run("list_services", {})["services"][0]["name"] == "Check-up"
+    free = tools.run("find_free_times", {"service_id": service.id, "date": _tomorrow(9).date().isoformat(),
+                                         "time": "09:00"})["free_times"]
+    assert free and all("09:00" not in f["label"] for f in free[:1])  # 09:00 is someone else's
+    booked = tools.run("book_appointment", {"service_id": service.id, "starts_at": free[0]["starts_at"]})
+    assert booked["booked"] and tools.action == "booked"
+    assert [a["id"] for a in tools.run("list_my_appointments", {})["appointments"]] == [booked["appointment_id"]]
+
+    # The model cannot touch another customer's appointment, nor book a taken time, nor call what is not a tool.
+    assert "error" in tools.run("cancel_appointment", {"appointment_id": theirs.id})
+    assert "error" in tools.run("book_appointment", {"service_id": service.id, "starts_at": _tomorrow(9).isoformat()})
+    assert "error" in tools.run("drop_database", {})
+    assert "error" in tools.run("book_appointment", {"service_id": service.id})  # missing argument
+    assert "error" in tools.run("find_free_times", {"service_id": service.id, "date": "next week"})
+    assert len(upcoming_for_contact(biz.id, someone.contact_id)) == 1
+
+
+def test_a_customer_in_another_time_zone_sees_their_own_clock_too(db):
+    biz, service = _clinic()
+    identity = portal.identify_customer(biz.slug, "+12025550146")
+    assert portal.set_customer_timezone(identity.session_token, "Mars/Olympus") == ""  # ignored, not stored
+    assert portal.set_customer_timezone(identity.session_token, "Europe/London") == "Europe/London"
+    reply, _ = _say(identity.session_token, "Can I book a check-up tomorrow at 10am?")
+    london = _tomorrow(10).astimezone(ZoneInfo("Europe/London"))
+    assert f"({london:%H:%M} your time)" in reply.content
+    reply, _ = _say(identity.session_token, "Yes, book it")
+    assert f"({london:%H:%M} your time)" in reply.content and "booked" in reply.content
