@@ -88,7 +88,7 @@ def create_api() -> FastAPI:
         from backend.errors import ServiceError
 
         def back(**query: str) -> RedirectResponse:
-            return RedirectResponse("/dashboard/settings?" + urlencode(query), status_code=303)
+            return RedirectResponse("/dashboard/calendar?" + urlencode({"tab": "sync", **query}), status_code=303)
 
         if error:
             return back(calendar_error="Google sign-in was cancelled." if error == "access_denied" else error[:200])

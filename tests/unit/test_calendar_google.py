@@ -285,7 +285,7 @@ def test_oauth_code_exchange_stores_encrypted_tokens(sqlite_db, monkeypatch):
 
             done = client.get("/api/calendar/google/callback", params={"code": "4/0AbCdEf", "state": state},
                               follow_redirects=False)
-            assert done.status_code == 303 and done.headers["location"] == "/dashboard/settings?calendar=connected"
+            assert done.status_code == 303 and done.headers["location"] == "/dashboard/calendar?tab=sync&calendar=connected"
             [sent] = _TokenEndpoint.received
             assert sent["grant_type"] == "authorization_code" and sent["code"] == "4/0AbCdEf"
             assert sent["redirect_uri"] == redirect_uri and len(sent["code_verifier"]) >= 43
