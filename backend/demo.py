@@ -82,6 +82,7 @@ def seed_demo() -> DemoLogin:
     )
     _seed_business(result.workspace_id, result.user_id)
     _seed_knowledge(result.workspace_id, result.user_id)
+    _seed_appointments(result.workspace_id)
     return DemoLogin(settings.demo_email, settings.demo_password, profile.portal_url, True)
 
 
@@ -204,3 +205,25 @@ def _seed_knowledge(workspace_id: int, user_id: int) -> None:
         add_faq(workspace_id, question, answer, user_id=user_id)
     for name, description, examples in DEMO_INTENTS:
         save_custom_intent(workspace_id, name=name, examples=examples, description=description)
+
+
+def _seed_appointments(workspace_id: int) -> None:
+    """A few bookings on the coming weekdays, so the calendar shows a working week."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from backend.calendar.booking import book_appointment
+
+    with session_scope() as s:
+        services = {sv.name: sv.id for sv in s.exec(select(Service).where(Service.workspace_id == workspace_id))}
+        contacts = {c.first_name: c.id for c in s.exec(select(Contact).where(Contact.workspace_id == workspace_id))}
+    zone = ZoneInfo("America/New_York")
+    day = utcnow().astimezone(zone).date()
+    plans = [(1, 10, "Check-up & cleaning", "Jordan"), (2, 14, "Teeth whitening", "Priya"),
+             (3, 9, "Emergency visit", "Sam")]
+    for offset, hour, service, first_name in plans:
+        when = day + timedelta(days=offset)
+        while when.weekday() > 4:  # the demo practice books on weekdays
+            when += timedelta(days=1)
+        book_appointment(workspace_id, service_id=services[service], contact_id=contacts.get(first_name),
+                         starts_at=datetime.combine(when, time(hour), tzinfo=zone), source="owner")
