@@ -237,7 +237,7 @@ def page_header(title: str, description: str, *actions: rx.Component) -> rx.Comp
         justify="between",
         align="start",
         direction=rx.breakpoints(initial="column", sm="row"),
-        gap="3",
+        gap="0.75rem",  # a CSS length: on phones the actions wrap under the description
         width="100%",
     )
 

@@ -471,3 +471,46 @@ def upcoming_for_contact(workspace_id: int, contact_id: int, now: datetime | Non
             .order_by(Appointment.starts_at).limit(max(1, min(int(limit), 200)))
         ).all())
         return _views(session, workspace, rows)
+
+
+# --- customers of owner bookings -----------------------------------------------------------------------------
+
+
+def find_or_create_customer(workspace_id: int, phone: str, first_name: str = "", last_name: str = "") -> int:
+    """The contact id for a walk-in or a phone call the owner books: the workspace's contact with that phone
+    (read in the workspace's phone region), else a new contact. A name fills an unnamed contact's empty name and
+    never overwrites one already on file. Bad input is a ServiceError on field "phone" / "first_name" /
+    "last_name"."""
+    from backend.accounts.validation import clean_name
+    from backend.messaging.phones import normalize_phone
+
+    first_name = clean_name(first_name, "the first name", "first_name", 80, required=False)
+    last_name = clean_name(last_name, "the last name", "last_name", 80, required=False)
+    for attempt in (1, 2):
+        events = PendingEvents()
+        try:
+            with session_scope() as session:
+                workspace = load_workspace(session, workspace_id)
+                e164 = normalize_phone(phone, workspace.phone_region)
+                contact = session.exec(
+                    tenant_select(Contact, workspace_id).where(Contact.phone == e164)
+                ).first()
+                if contact is None:
+                    contact = Contact(workspace_id=workspace_id, phone=e164, first_name=first_name,
+                                      last_name=last_name, created_at=utcnow())
+                elif not (contact.first_name or contact.last_name) and (first_name or last_name):
+                    contact.first_name, contact.last_name, contact.updated_at = first_name, last_name, utcnow()
+                else:
+                    return contact.id
+                session.add(contact)
+                session.flush()
+                events.contact_updated(workspace_id, contact.id)
+                contact_id = contact.id
+        except IntegrityError:
+            # The same phone was added at the same moment: the unique constraint kept one; look again.
+            if attempt == 2:
+                raise
+            continue
+        events.publish()
+        return contact_id
+    raise AssertionError("unreachable")

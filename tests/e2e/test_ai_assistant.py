@@ -168,3 +168,34 @@ def test_knowledge_gaps_show_unanswered_questions(page: Page, live_app, app_db):
     dialog.get_by_role("button", name="Save answer").click()
     expect(page.get_by_text("Answer added to your knowledge.")).to_be_visible()
     expect(page.get_by_label(re.compile(r"^status .*laser hair removal"))).to_have_text("ready", timeout=60000)
+
+
+def test_a_customer_books_in_the_chat_with_the_offered_times(browser, live_app, app_db):
+    from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
+    from backend.calendar.booking import list_appointments
+    from backend.models.types import utcnow
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    base = live_app[0]
+    _, slug, workspace_id = _business("Elm Dental")
+    set_weekly_hours(workspace_id, {day: [("08:00", "20:00")] for day in range(7)})
+    update_booking_policy(workspace_id, min_notice_minutes=60, max_advance_days=30, max_bookings_per_day=None,
+                          require_confirmation=False, reminder_lead_minutes=0)
+    save_service(workspace_id, name="Check-up", duration_minutes=30)
+
+    # The customer's phone is set to London time; the business is in New York.
+    customer = browser.new_context(viewport={"width": 390, "height": 844}, timezone_id="Europe/London").new_page()
+    customer.set_default_timeout(30000)
+    _identify(customer, base, slug, "(212) 555-0190", "Kai")
+    _send(customer, "I'd like to book an appointment")
+    offered = customer.get_by_test_id("quick-reply")
+    expect(offered).to_have_count(4, timeout=30000)
+    label = offered.nth(1).inner_text()
+    offered.nth(1).click()
+    expect(customer.get_by_text("You're booked")).to_be_visible(timeout=30000)
+    expect(customer.get_by_test_id("quick-reply")).to_have_count(0)
+    (appointment,) = list_appointments(workspace_id, utcnow(), utcnow() + timedelta(days=31))
+    london = appointment.starts_at.astimezone(ZoneInfo("Europe/London"))
+    assert label.startswith(appointment.label) and f"{london:%H:%M} your time" in label
+    assert appointment.contact_name == "Kai"

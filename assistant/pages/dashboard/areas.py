@@ -8,8 +8,6 @@ from assistant.components.layout import dashboard_shell, empty_state, page_heade
 
 AREAS: dict[str, tuple[str, str, str, str, str]] = {
     # key: (title, description, icon, empty title, empty body)
-    "calendar": ("Calendar", "Your availability and appointments.", "calendar_days", "No appointments yet",
-                 "Customers book, reschedule and cancel right in the chat, within your opening hours."),
     "context": ("Context", "What your assistant tracks in each conversation.", "list_checks",
                 "Decide what to track", "Define fields such as reason for visit or budget, and a status workflow; "
                 "the assistant fills them in as customers talk."),

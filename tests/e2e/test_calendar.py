@@ -1,0 +1,199 @@
+"""The calendar page in Chromium: a customer's chat booking in the week view and the list; the owner confirms,
+reschedules it to a free slot and cancels it with a reason; books a walk-in; blocks time; sees a booking made
+elsewhere arrive live; never sees another workspace's appointments; the week at phone width."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct-horse-battery-9"
+TZ = "America/Chicago"
+
+
+def _business(name: str, owner: str, service: str) -> tuple[str, int, int]:
+    from backend.accounts.service import sign_up
+    from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
+    from backend.workspaces.service import update_profile
+
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    result = sign_up(email, PASSWORD, owner, name)
+    update_profile(result.workspace_id, name=name, ai_role="salon", ai_personality="friendly",
+                   assistant_name="Mia", timezone=TZ)
+    set_weekly_hours(result.workspace_id, {d: [("09:00", "17:00")] for d in range(6)})
+    update_booking_policy(result.workspace_id, min_notice_minutes=60, max_advance_days=60, max_bookings_per_day=None,
+                          require_confirmation=True, reminder_lead_minutes=1440)
+    service_id = save_service(result.workspace_id, name=service, duration_minutes=30).id
+    return email, result.workspace_id, service_id
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(TZ))
+
+
+def _chat_booking(ws: int, service_id: int, day: date, hour: int, phone: str, first: str, last: str) -> int:
+    from backend.calendar.booking import book_appointment, find_or_create_customer
+
+    contact_id = find_or_create_customer(ws, phone, first, last)
+    book_appointment(ws, service_id=service_id, starts_at=_at(day, hour), contact_id=contact_id, source="chat",
+                     notes="First visit, prefers scissors")
+    return contact_id
+
+
+def _event(page: Page, text: str):
+    return page.get_by_role("button", name=re.compile(re.escape(text)))
+
+
+def test_schedule_confirm_move_cancel_book_and_block(page: Page, live_app, app_db):
+    base = live_app[0]
+    email, ws, service_id = _business("Shear Joy", "Iris Kim", "Haircut")
+    _, other_ws, other_service = _business("Other Spa", "Otto Berg", "Massage")
+    today = datetime.now(ZoneInfo(TZ)).date()
+    day = today + timedelta(days=7 - today.weekday() + 1)  # Tuesday of next week
+    dana = _chat_booking(ws, service_id, day, 10, "+1 212 555 0147", "Dana", "Reyes")
+    _chat_booking(other_ws, other_service, day, 10, "+1 212 555 0148", "Zed", "Other")
+
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.get_by_role("link", name="Calendar", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Calendar", exact=True)).to_be_visible()
+    expect(page.get_by_text(f"Times in {TZ}")).to_be_visible()
+
+    # The week view: next week holds the customer's pending booking, placed in Tuesday's column.
+    page.get_by_role("button", name="Next").click()
+    monday = day - timedelta(days=1)
+    expect(page.get_by_test_id("cal-range-title")).to_contain_text(str(monday.day))
+    booked = _event(page, "Haircut with Dana Reyes")
+    expect(booked).to_be_visible()
+    expect(booked).to_have_attribute("aria-label", re.compile("pending"))
+    expect(page.get_by_test_id(f"cal-day-{day.isoformat()}").get_by_role("button")).to_have_count(1)
+    expect(page.get_by_text("Zed Other")).to_have_count(0)
+    expect(page.get_by_text("Massage")).to_have_count(0)
+
+    # Open it: details, a link to the customer, then confirm.
+    booked.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_test_id("detail-status")).to_have_text("Pending")
+    expect(dialog.get_by_test_id("detail-when")).to_contain_text("10:00–10:30")
+    expect(dialog.get_by_role("link", name="Dana Reyes")).to_have_attribute("href", f"/dashboard/contacts/{dana}")
+    expect(dialog.get_by_text("First visit, prefers scissors")).to_be_visible()
+    expect(dialog.get_by_text("Booked by the customer in the chat")).to_be_visible()
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog.get_by_test_id("detail-status")).to_have_text("Confirmed")
+
+    # Reschedule to a free slot of that day.
+    dialog.get_by_role("button", name="Reschedule").click()
+    expect(dialog.get_by_label("New date")).to_have_value(day.isoformat())
+    dialog.get_by_role("group", name="Free times").get_by_role("button", name=re.compile(r", 14:00$")).click()
+    dialog.get_by_role("button", name="Move appointment").click()
+    expect(dialog.get_by_test_id("detail-when")).to_contain_text("14:00–14:30")
+    dialog.get_by_role("button", name="Close").click()
+    expect(_event(page, "Haircut with Dana Reyes")).to_have_attribute("aria-label", re.compile("14:00, confirmed"))
+
+    # The list: upcoming appointments by day; cancel from there with a reason.
+    page.get_by_role("button", name="List", exact=True).click()
+    item = page.get_by_test_id("cal-list-item").filter(has_text="Dana Reyes")
+    expect(item).to_contain_text("14:00–14:30")
+    expect(item).to_contain_text("Confirmed")
+    item.click()
+    dialog.get_by_role("button", name="Cancel appointment").click()
+    alert = page.get_by_role("alertdialog")
+    alert.get_by_label("Reason (optional, the customer sees it)").fill("Stylist is ill")
+    alert.get_by_role("button", name="Cancel appointment").click()
+    expect(dialog.get_by_test_id("detail-status")).to_have_text("Cancelled")
+    expect(dialog.get_by_text("Cancelled by you: “Stylist is ill”")).to_be_visible()
+    dialog.get_by_role("button", name="Close").click()
+    expect(page.get_by_test_id("cal-list-item").filter(has_text="Dana Reyes")).to_have_count(0)
+    page.get_by_role("group", name="Which appointments").get_by_role("button", name="Cancelled").click()
+    expect(page.get_by_test_id("cal-list-item").filter(has_text="Dana Reyes")).to_contain_text("Stylist is ill")
+
+    # A walk-in: a new customer, a free slot; a bad phone is refused where it was typed.
+    page.get_by_role("button", name="New booking").click()
+    booking = page.get_by_role("dialog")
+    expect(booking.get_by_label("Service")).to_contain_text("Haircut")
+    booking.get_by_role("button", name="New customer").click()
+    booking.get_by_label("Customer phone").fill("12")
+    booking.get_by_label("First name").fill("Walt")
+    booking.get_by_label("Last name").fill("Kim")
+    booking.get_by_label("Date", exact=True).fill(day.isoformat())
+    booking.get_by_role("group", name="Free times").get_by_role("button", name=re.compile(r", 11:00$")).click()
+    booking.get_by_role("button", name="Book").click()
+    expect(booking.get_by_role("alert")).to_contain_text("phone")
+    booking.get_by_label("Customer phone").fill("+1 212 555 0199")
+    booking.get_by_role("button", name="Book").click()
+    expect(booking).to_have_count(0)
+    walk_in = page.get_by_test_id("cal-list-item").filter(has_text="Walt Kim")
+    expect(walk_in).to_contain_text("11:00–11:30")
+    expect(walk_in).to_contain_text("Confirmed")
+
+    # Block time and see the block.
+    page.get_by_role("button", name="Block time").click()
+    block = page.get_by_role("dialog")
+    block.get_by_label("Date", exact=True).fill(day.isoformat())
+    block.get_by_label("From", exact=True).fill("15:00")
+    block.get_by_label("To", exact=True).fill("16:00")
+    block.get_by_label("Title", exact=True).fill("Team meeting")
+    block.get_by_role("button", name="Block", exact=True).click()
+    expect(block).to_have_count(0)
+    page.get_by_role("button", name="Week", exact=True).click()
+    expect(_event(page, "Team meeting")).to_have_attribute("aria-label", re.compile("15:00, blocked"))
+    expect(_event(page, "Haircut with Walt Kim")).to_be_visible()
+    expect(_event(page, "Dana Reyes")).to_have_count(0)  # cancelled: in the list, not in the grid
+
+    # A change made elsewhere (here: a second tab) reaches the open page without a reload.
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{base}/dashboard/calendar")
+    other_tab.get_by_role("button", name="Block time").click()
+    other_tab.get_by_role("dialog").get_by_label("Date", exact=True).fill(day.isoformat())
+    other_tab.get_by_role("dialog").get_by_label("From", exact=True).fill("12:00")
+    other_tab.get_by_role("dialog").get_by_label("To", exact=True).fill("12:30")
+    other_tab.get_by_role("dialog").get_by_label("Title", exact=True).fill("Supplier call")
+    other_tab.get_by_role("dialog").get_by_role("button", name="Block", exact=True).click()
+    expect(other_tab.get_by_role("dialog")).to_have_count(0)
+    other_tab.close()
+    expect(_event(page, "Supplier call")).to_be_visible(timeout=20000)
+    expect(page.get_by_text("Zed Other")).to_have_count(0)
+    expect(page.get_by_test_id(f"cal-day-{day.isoformat()}").get_by_role("button")).to_have_count(3)
+
+    # At phone width the week becomes a day-by-day list.
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_test_id("cal-grid")).to_be_hidden()
+    expect(page.get_by_test_id("cal-list-item").filter(has_text="Team meeting")).to_be_visible()
+
+    # The Setup and Sync tabs open from the URL.
+    page.goto(f"{base}/dashboard/calendar?tab=sync")
+    expect(page.get_by_role("tab", name="Sync")).to_have_attribute("aria-selected", "true")
+    page.get_by_role("tab", name="Schedule").click()
+    expect(page.get_by_role("tab", name="Schedule")).to_have_attribute("aria-selected", "true")
+    expect(page).to_have_url(re.compile(r"/dashboard/calendar$"))
+
+
+def test_no_services_points_to_setup(page: Page, live_app, app_db):
+    from backend.accounts.service import sign_up
+    from backend.workspaces.service import update_profile
+
+    base = live_app[0]
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    result = sign_up(email, PASSWORD, "Nia Lo", "New Nails")
+    update_profile(result.workspace_id, name="New Nails", ai_role="salon", ai_personality="friendly",
+                   assistant_name="Mia", timezone=TZ)
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.goto(f"{base}/dashboard/calendar")
+    expect(page.get_by_role("heading", name="Add a service to start taking bookings")).to_be_visible()
+    page.get_by_role("button", name="Open Setup").click()
+    expect(page.get_by_role("tab", name="Setup")).to_have_attribute("aria-selected", "true")
+    expect(page).to_have_url(re.compile(r"/dashboard/calendar\?tab=setup$"))
