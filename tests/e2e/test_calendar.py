@@ -197,3 +197,61 @@ def test_no_services_points_to_setup(page: Page, live_app, app_db):
     page.get_by_role("button", name="Open Setup").click()
     expect(page.get_by_role("tab", name="Setup")).to_have_attribute("aria-selected", "true")
     expect(page).to_have_url(re.compile(r"/dashboard/calendar\?tab=setup$"))
+
+
+def test_setup_and_sync_tabs(page: Page, live_app, app_db):
+    import urllib.request
+
+    base = live_app[0]
+    email, ws, _ = _business("Setup Studio", "Lena Park", "Consultation")
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.goto(f"{base}/dashboard/calendar?tab=setup")
+
+    # A service: bad input is refused in the dialog, good input listed.
+    page.get_by_role("button", name="New service").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Service name").fill("Colour")
+    dialog.get_by_label("Duration in minutes").fill("0")
+    dialog.get_by_role("button", name="Save service").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    dialog.get_by_label("Duration in minutes").fill("90")
+    dialog.get_by_label("Price").fill("120")
+    dialog.get_by_role("button", name="Save service").click()
+    expect(page.get_by_test_id("service").filter(has_text="Colour")).to_contain_text("90 min")
+    expect(page.get_by_test_id("service").filter(has_text="Colour")).to_contain_text("120.00 USD")
+
+    # Opening hours: a malformed window says which day; a good week is saved.
+    page.get_by_label("Hours on Sunday").fill("10:00")
+    page.get_by_role("button", name="Save opening hours").click()
+    expect(page.get_by_role("alert").filter(has_text="Sunday")).to_be_visible()
+    page.get_by_label("Hours on Sunday").fill("10:00-14:00")
+    page.get_by_role("button", name="Save opening hours").click()
+    expect(page.get_by_text("Opening hours saved.")).to_be_visible()
+    from backend.calendar.availability import get_weekly_hours
+
+    assert get_weekly_hours(ws)[6] == [("10:00", "14:00")]
+
+    # A closed day.
+    page.get_by_label("Date").fill("2026-12-24")
+    page.get_by_label("Note").fill("Christmas Eve")
+    page.get_by_role("button", name="Add date").click()
+    expect(page.get_by_test_id("override")).to_contain_text("Christmas Eve")
+
+    # Sync: an unreachable CalDAV server is refused with a reason; the ICS link is made once and serves the feed.
+    page.goto(f"{base}/dashboard/calendar?tab=sync")
+    page.get_by_label("CalDAV address").fill("http://127.0.0.1:9/dav/")
+    page.get_by_label("Username").fill("lena")
+    page.get_by_label("Password").fill("secret")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_role("alert")).to_be_visible(timeout=30000)
+    expect(page.get_by_test_id("calendar-connection")).to_have_count(0)
+    page.get_by_role("button", name="Create link").click()
+    url = page.get_by_test_id("feed-url").inner_text()
+    assert url.endswith(".ics")
+    with urllib.request.urlopen(url.replace("localhost", "127.0.0.1")) as response:
+        assert response.headers["Content-Type"].startswith("text/calendar")
+        assert b"BEGIN:VCALENDAR" in response.read()
