@@ -138,8 +138,10 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
 
     by_field = {e.field: e for e in entities}
     date_entity, time_entity = by_field.get("date"), by_field.get("time")
+    if time_entity is not None:
+        state["time"] = str(time_entity.value)
     if date_entity is not None and date_entity.alternatives:
-        options = [str(date_entity.value), *map(str, date_entity.alternatives)]
+        options = sorted({str(date_entity.value), *map(str, date_entity.alternatives)})  # in calendar order
         state.update(awaiting="date", date_options=options)
         labels = [slot_service.day_label(date.fromisoformat(o)) for o in options]
         return _reply("Just to be sure — which day do you mean?", labels, state, requested=["date"])
@@ -149,8 +151,6 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
             state["date"] = picked
     if date_entity is not None:
         state["date"] = str(date_entity.value)
-    if time_entity is not None:
-        state["time"] = str(time_entity.value)
 
     tz = ZoneInfo(ctx.timezone)
     wanted_day = date.fromisoformat(state["date"]) if state.get("date") else None

@@ -147,3 +147,29 @@ def test_a_customer_in_another_time_zone_sees_their_own_clock_too(db):
     assert f"({london:%H:%M} your time)" in reply.content
     reply, _ = _say(identity.session_token, "Yes, book it")
     assert f"({london:%H:%M} your time)" in reply.content and "booked" in reply.content
+
+
+def test_an_ambiguous_day_is_asked_back_not_guessed(db):
+    from backend.ai import booking_dialog
+    from backend.ai.entities import extract_entities
+    from backend.ai.types import IntentResult
+
+    biz, service = _clinic()
+    contact = portal.identify_customer(biz.slug, "+12025550147").contact_id
+    wednesday = datetime(2026, 12, 2, 9, 0, tzinfo=ZoneInfo(TZ))
+    ctx = booking_dialog.DialogContext(biz.id, None, contact, TZ, wednesday)
+    book = IntentResult("book", 0.9)
+
+    text = "Can I book a check-up next Thursday at 10am?"
+    out = booking_dialog.handle(ctx, text, book, extract_entities(text, now=wednesday, timezone=TZ), {})
+    assert out.choices == ["Thu 3 Dec", "Thu 10 Dec"] and out.action == ""
+    state = booking_dialog.stamp(out.state, wednesday)
+
+    text = "Thu 10 Dec"
+    out = booking_dialog.handle(ctx, text, IntentResult("other", 0.3),
+                                extract_entities(text, now=wednesday, timezone=TZ, requested=["date"]), state)
+    assert out.choices == ["Yes, book it", "Other times"] and "Thu 10 Dec, 10:00" in out.text
+    out = booking_dialog.handle(ctx, "yes", IntentResult("other", 0.3), [], booking_dialog.stamp(out.state, wednesday))
+    assert out.action == "booked"
+    (booked,) = upcoming_for_contact(biz.id, contact, now=wednesday)
+    assert booked.starts_at == datetime(2026, 12, 10, 10, 0, tzinfo=ZoneInfo(TZ))
