@@ -114,11 +114,14 @@ def _done_words(status: str) -> str:
             DraftStatus.SUPERSEDED: "replaced by another answer"}.get(status, status)
 
 
-def approve_draft(workspace_id: int, draft_id: int, user_id: int, edited_text: str | None = None) -> DraftView:
-    """Send the draft (or the owner's edit of it) to the customer as the assistant's reply."""
+def approve_draft(workspace_id: int, draft_id: int, user_id: int | None, edited_text: str | None = None
+                  ) -> DraftView:
+    """Send the draft (or the owner's edit of it) to the customer as the assistant's reply. `user_id` None is an
+    API token, already authenticated for this workspace by the caller."""
     events = PendingEvents()
     with session_scope() as session:
-        require_member(session, workspace_id, user_id)
+        if user_id is not None:
+            require_member(session, workspace_id, user_id)
         draft = _pending(session, workspace_id, draft_id)
         text = draft.content if edited_text is None else clean_message_text(edited_text)
         # Claim the draft first: two clicks (or two owners) send it once.
@@ -148,13 +151,14 @@ def approve_draft(workspace_id: int, draft_id: int, user_id: int, edited_text: s
     return view
 
 
-def reject_draft(workspace_id: int, draft_id: int, user_id: int, reason: str = "") -> DraftView:
+def reject_draft(workspace_id: int, draft_id: int, user_id: int | None, reason: str = "") -> DraftView:
     reason = " ".join((reason or "").split())
     if len(reason) > MAX_REJECT_REASON:
         raise ServiceError(f"Keep the reason under {MAX_REJECT_REASON} characters.", field="reason")
     events = PendingEvents()
     with session_scope() as session:
-        require_member(session, workspace_id, user_id)
+        if user_id is not None:
+            require_member(session, workspace_id, user_id)
         draft = _pending(session, workspace_id, draft_id)
         draft.status = DraftStatus.REJECTED
         draft.reviewed_by_user_id = user_id

@@ -10,13 +10,14 @@ from fastapi import FastAPI, File, Header, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
-from backend.api import v1
+from backend.api import v1, v1_scheduling
 from backend.db import get_engine
 
 
 def create_api() -> FastAPI:
     api = FastAPI(title="Front Desk API", version="1", docs_url="/api/v1/docs", openapi_url="/api/v1/openapi.json")
     api.include_router(v1.router)
+    api.include_router(v1_scheduling.router)
 
     @api.get("/api/v1/health", tags=["system"])
     def health() -> JSONResponse:
