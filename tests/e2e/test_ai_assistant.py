@@ -199,3 +199,22 @@ def test_a_customer_books_in_the_chat_with_the_offered_times(browser, live_app, 
     london = appointment.starts_at.astimezone(ZoneInfo("Europe/London"))
     assert label.startswith(appointment.label) and f"{london:%H:%M} your time" in label
     assert appointment.contact_name == "Kai"
+    # The owner sees the booking beside the conversation, and it opens in the calendar.
+    owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    owner.set_default_timeout(30000)
+
+    _log_in(owner, base, _owner_email(workspace_id), "/dashboard/inbox")
+    owner.get_by_role("button", name="Conversation with Kai").click()
+    owner.get_by_test_id("contact-bookings").get_by_text(appointment.label).click()
+    expect(owner.get_by_role("dialog")).to_contain_text("Check-up")
+
+
+def _owner_email(workspace_id: int) -> str:
+    from sqlmodel import select
+
+    from backend.db import session_scope
+    from backend.models import Membership, User
+
+    with session_scope() as s:
+        return s.exec(select(User.email).join(Membership, Membership.user_id == User.id)
+                      .where(Membership.workspace_id == workspace_id)).first()

@@ -318,6 +318,9 @@ class CalendarState(AuthState):
         self.anchor = ""
         self._load()
         registry.watch(self.router.session.client_token, CalendarState, [workspace_channel(self._workspace_id)])
+        wanted = params.get("appointment", "")
+        if wanted.isdigit():  # a link from the inbox opens that appointment
+            return CalendarState.open_appointment(wanted)
 
     def _guarded_reload(self):
         try:

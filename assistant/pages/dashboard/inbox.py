@@ -12,6 +12,7 @@ from assistant.live import registry
 from assistant.state.auth import AuthState
 from backend.ai import drafts as drafts_service
 from backend.ai.pipeline import list_runs
+from backend.calendar.booking import upcoming_for_contact
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import inbox
 from backend.providers.events import conversation_channel, workspace_channel
@@ -47,6 +48,7 @@ class InboxState(AuthState):
     typing_seq: int = 0
     assistant_typing_seq: int = 0
     drafts: list[dict[str, str]] = []
+    bookings: list[dict[str, str]] = []  # the contact's upcoming appointments, beside the conversation
     _list_dirty: bool = False
     _drafts_dirty: bool = False
     _thread_dirty: bool = False
@@ -83,6 +85,10 @@ class InboxState(AuthState):
             for flat in (flatten_message(m) for m in inbox.list_messages(self._workspace_id, self.selected_id))
         ]
         self._load_drafts()
+        self.bookings = [
+            {"id": str(a.id), "label": a.label, "service": a.service_name or a.title, "status": a.status}
+            for a in upcoming_for_contact(self._workspace_id, summary.contact_id)[:3]
+        ]
         if summary.unread:
             inbox.mark_conversation_read(self._workspace_id, self.selected_id, self._user_id)
             self.selected["unread"] = ""
@@ -242,6 +248,8 @@ class InboxState(AuthState):
                 self._list_dirty = True
             elif kind == "draft.updated" and convo == self.selected_id:
                 self._drafts_dirty = True
+            elif kind == "appointment.updated" and self.selected_id:
+                self._thread_dirty = True
             return
         if convo != self.selected_id:
             return
@@ -407,6 +415,18 @@ def _conversation_panel() -> rx.Component:
                      aria_label="Conversation title", width="100%"),
             padding="0 16px",
             width="100%",
+        ),
+        rx.cond(
+            InboxState.bookings.length() > 0,
+            rx.hstack(
+                rx.icon("calendar_days", size=14, color=rx.color("indigo", 10)),
+                rx.foreach(InboxState.bookings, lambda b: rx.link(
+                    rx.badge(b["service"] + " · " + b["label"],
+                             color_scheme=rx.cond(b["status"] == "pending", "amber", "indigo"), variant="soft"),
+                    href="/dashboard/calendar?appointment=" + b["id"], underline="none")),
+                spacing="2", wrap="wrap", align="center", padding="6px 16px 0", width="100%",
+                data_testid="contact-bookings",
+            ),
         ),
         chat_scroller(InboxState.messages, "owner",
                       rx.text("No messages yet.", size="2", color=rx.color("gray", 10), padding="1rem"),
