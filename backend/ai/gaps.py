@@ -15,7 +15,6 @@ from datetime import timedelta
 
 import numpy as np
 from sqlalchemy import or_
-from sqlmodel import select
 
 from backend.ai.policy import HANDOFF
 from backend.db import session_scope, tenant_select

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
+from backend.providers.remote import http_client
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -229,16 +230,9 @@ class OpenAIEmbeddings(Embedder):
         return f"{self.base_url}/embeddings"
 
     def _http(self):
-        import httpx
-
         with self._client_lock:
             if self._client is None:
-                headers = {"Content-Type": "application/json"}
-                if self.api_key:
-                    headers["Authorization"] = f"Bearer {self.api_key}"
-                self._client = httpx.Client(
-                    headers=headers, timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
-                )
+                self._client = http_client(self.api_key, self.timeout, {"Content-Type": "application/json"})
             return self._client
 
     def close(self) -> None:

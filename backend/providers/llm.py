@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -31,34 +30,21 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
+from backend.providers.remote import ProviderError, backoff_delay
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 ERROR_KINDS = ("timeout", "connection", "auth", "rate_limit", "server", "bad_request", "bad_response")
-RETRYABLE_KINDS = frozenset({"timeout", "connection", "rate_limit", "server"})
 # Hosts that never answer without a key: a missing key is reported by validate_config() before any call.
 KEY_REQUIRED_HOSTS = ("openai.com", "deepseek.com", "groq.com", "mistral.ai", "together.xyz", "openrouter.ai",
                       "fireworks.ai", "anthropic.com")
 
 
-class LLMError(RuntimeError):
-    """The language model could not answer; the message says why in words an owner (or operator) can act on.
+class LLMError(ProviderError):
+    """The language model could not answer (see ProviderError for kind, retryable, attempts, retry_delays)."""
 
-    kind: one of ERROR_KINDS. retryable: whether trying again later may help (timeouts, connection trouble,
-    rate limits, server errors). attempts: how many requests were made. retry_delays: the pauses between them.
-    """
-
-    def __init__(self, message: str, *, kind: str, retryable: bool | None = None, status_code: int | None = None,
-                 attempts: int = 1, retry_delays: list[float] | None = None):
-        if kind not in ERROR_KINDS:
-            raise ValueError(f"unknown LLMError kind {kind!r}")
-        super().__init__(message)
-        self.kind = kind
-        self.retryable = kind in RETRYABLE_KINDS if retryable is None else retryable
-        self.status_code = status_code
-        self.attempts = attempts
-        self.retry_delays = list(retry_delays or [])
+    KINDS = ERROR_KINDS
 
 
 @dataclass
@@ -215,15 +201,6 @@ def parse_arguments(raw: Any, name: str, where: str) -> dict[str, Any]:
         raise LLMError(f"the LLM at {where} called {name!r} with arguments that are not a JSON object: "
                        f"{text[:200]!r}", kind="bad_response")
     return value
-
-
-def backoff_delay(retry: int, base: float, cap: float) -> float:
-    """Pause before retry number `retry` (0 for the first): "equal jitter" exponential backoff.
-
-    The pause is between half and all of min(cap, base * 2**retry), so pauses grow from one retry to the next
-    while clients that failed together do not retry together."""
-    ceiling = min(cap, base * (2 ** retry))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def _status_detail(exc: Any) -> str:

@@ -26,7 +26,6 @@ import io
 import logging
 import math
 import mimetypes
-import random
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlparse
 
+from backend.providers.remote import ProviderError, backoff_delay, http_client
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ SAMPLE_RATE = 16000
 UNKNOWN_CONFIDENCE = 0.75  # text from an API that reports no per-segment statistics
 ERROR_KINDS = ("unreadable", "too_long", "timeout", "connection", "auth", "rate_limit", "server", "bad_request",
                "bad_response", "config")
-RETRYABLE_KINDS = frozenset({"timeout", "connection", "rate_limit", "server"})
 # OpenAI's verbose_json names the language ("english"); the rest of the app uses ISO 639-1 codes.
 LANGUAGE_CODES = {
     "english": "en", "spanish": "es", "french": "fr", "german": "de", "italian": "it", "portuguese": "pt",
@@ -54,19 +53,10 @@ LANGUAGE_CODES = {
 }
 
 
-class TranscriptionError(RuntimeError):
-    """Audio could not be transcribed. kind: one of ERROR_KINDS; retryable: whether trying later may help."""
+class TranscriptionError(ProviderError):
+    """Audio could not be transcribed (see ProviderError for kind, retryable, attempts, retry_delays)."""
 
-    def __init__(self, message: str, *, kind: str, retryable: bool | None = None, status_code: int | None = None,
-                 attempts: int = 1, retry_delays: list[float] | None = None):
-        if kind not in ERROR_KINDS:
-            raise ValueError(f"unknown TranscriptionError kind {kind!r}")
-        super().__init__(message)
-        self.kind = kind
-        self.retryable = kind in RETRYABLE_KINDS if retryable is None else retryable
-        self.status_code = status_code
-        self.attempts = attempts
-        self.retry_delays = list(retry_delays or [])
+    KINDS = ERROR_KINDS
 
 
 @dataclass
@@ -345,13 +335,9 @@ class OpenAITranscription(SpeechToText):
         return f"{self.base_url}/audio/transcriptions"
 
     def _http(self):
-        import httpx
-
         with self._client_lock:
             if self._client is None:
-                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-                self._client = httpx.Client(
-                    headers=headers, timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)))
+                self._client = http_client(self.api_key, self.timeout)
             return self._client
 
     def close(self) -> None:
@@ -429,8 +415,7 @@ class OpenAITranscription(SpeechToText):
                 message = str(error) + (f" (gave up after {attempt} attempts)" if attempt > 1 else "")
                 raise TranscriptionError(message, kind=error.kind, status_code=error.status_code,
                                          attempts=attempt, retry_delays=delays) from cause
-            ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+            delay = backoff_delay(attempt - 1, self.backoff_base, self.backoff_max)
             retry_after = response.headers.get("retry-after") if response is not None else None
             if retry_after:
                 try:
