@@ -19,7 +19,7 @@ from backend.errors import NotFound, ServiceError
 from backend.messaging.events import PendingEvents
 from backend.messaging.inbox import require_member
 from backend.messaging.messages import add_message, clean_message_text, record_in_conversation
-from backend.messaging.views import contact_display_name, iso, message_views
+from backend.messaging.views import contact_display_name, iso
 from backend.models import Contact, Conversation, Draft, Message
 from backend.models.enums import DraftStatus, MessageType, Sender
 from backend.models.types import utcnow
@@ -200,4 +200,4 @@ def edit_stats(workspace_id: int) -> dict:
 
 
 __all__ = ["DraftView", "approve_draft", "reject_draft", "list_drafts", "pending_draft_count",
-           "supersede_pending_drafts", "edit_ratio", "edit_stats", "message_views"]
+           "supersede_pending_drafts", "edit_ratio", "edit_stats"]
