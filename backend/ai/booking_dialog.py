@@ -54,19 +54,24 @@ class DialogContext:
     now: datetime  # aware
     customer_timezone: str = ""  # the customer's own zone (from their browser), when known
 
-    def when(self, starts_at: datetime, label: str) -> str:
-        """The business's label, plus the customer's own clock time when their zone shows another one."""
+    def their_time(self, starts_at: datetime) -> str:
+        """"19:00" (or "Fri 01:00") on the customer's own clock when their zone shows another time, else ""."""
         if not self.customer_timezone or self.customer_timezone == self.timezone:
-            return label
+            return ""
         try:
             theirs = starts_at.astimezone(ZoneInfo(self.customer_timezone))
         except Exception:  # an unknown zone name: the business's time alone is still right
-            return label
+            return ""
         ours = starts_at.astimezone(ZoneInfo(self.timezone))
         if theirs.replace(tzinfo=None) == ours.replace(tzinfo=None):
-            return label
+            return ""
         day = "" if theirs.date() == ours.date() else theirs.strftime("%a ")
-        return f"{label} ({day}{theirs:%H:%M} your time)"
+        return f"{day}{theirs:%H:%M}"
+
+    def when(self, starts_at: datetime, label: str) -> str:
+        """The business's label, plus the customer's own clock time when their zone shows another one."""
+        theirs = self.their_time(starts_at)
+        return f"{label} ({theirs} your time)" if theirs else label
 
 
 def wants_dialog(intent: IntentResult, assistant_state: dict[str, Any], text: str, now: datetime) -> bool:
@@ -151,6 +156,10 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
             state["date"] = picked
     if date_entity is not None:
         state["date"] = str(date_entity.value)
+    elif not state.get("date"):
+        week_start = _vague_start(text, ctx)
+        if week_start is not None and not state.get("time"):
+            return _offer(ctx, state, service_id, service_name, around=week_start)
 
     tz = ZoneInfo(ctx.timezone)
     wanted_day = date.fromisoformat(state["date"]) if state.get("date") else None
@@ -214,20 +223,25 @@ def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
         if state.get("flow") == "reschedule" and state.get("appointment_id"):
             view = reschedule_appointment(ctx.workspace_id, state["appointment_id"], starts_at, by="customer",
                                           now=ctx.now)
-            action, done = "rescheduled", f"Done — your appointment is moved to {ctx.when(view.starts_at, view.label)}."
+            action, done = "rescheduled", _after("Done — your appointment is moved", ctx, view.starts_at)
         else:
             view = book_appointment(ctx.workspace_id, service_id=state["service_id"], starts_at=starts_at,
                                     contact_id=ctx.contact_id, conversation_id=ctx.conversation_id, source="chat",
                                     now=ctx.now)
             action = "booked"
-            when = ctx.when(view.starts_at, view.label)
-            done = (f"Thanks! I've asked the team to confirm {view.service_name} on {when}."
-                    if view.status == "pending" else f"You're booked: {view.service_name} on {when}.")
+            done = ("Thanks! I've asked the team to confirm it; you'll hear back here." if view.status == "pending"
+                    else _after("You're booked — see you then", ctx, view.starts_at))
     except ServiceError as exc:
         # Taken meanwhile, or no longer within the rules: offer what is free now.
         state.update(awaiting="", offered=[])
         return _offer(ctx, state, state["service_id"], "it", around=starts_at, intro=f"{exc.message} ")
     return DialogReply(done, state={}, action=action, appointment_id=view.id)
+
+
+def _after(sentence: str, ctx: DialogContext, starts_at: datetime) -> str:
+    """A short confirmation: the booking service's notice just above it in the chat gives the service and time."""
+    theirs = ctx.their_time(starts_at)
+    return f"{sentence} ({theirs} your time)!" if theirs else f"{sentence}!"
 
 
 # --- cancelling -------------------------------------------------------------------------------------------------
@@ -241,7 +255,7 @@ def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
         if choice == YES_CANCEL or (choice is None and YES.match(text)):
             view = cancel_appointment(ctx.workspace_id, state["appointment_id"], by="customer",
                                       reason="asked in the chat")
-            return DialogReply(f"Your {view.service_name or 'appointment'} on {view.label} is cancelled.",
+            return DialogReply("Done, it's cancelled. Would you like to book another time?",
                                state={}, action="cancelled", appointment_id=view.id)
         if choice == KEEP_IT or NO.match(text):
             return DialogReply("No problem, your appointment stays as it is.", state={})
@@ -335,6 +349,24 @@ def _match_service(text: str, services) -> Any | None:
         if score > best_score:
             best, best_score = s, score
     return best if best_score >= 0.5 else None
+
+
+_NEXT_WEEK = re.compile(r"\bnext week\b", re.I)
+_WEEKEND = re.compile(r"\b(this |next )?week-?end\b", re.I)
+
+
+def _vague_start(text: str, ctx: DialogContext) -> date | None:
+    """The first day of "next week" (Monday) or "the weekend" (Saturday), which the extractor leaves alone."""
+    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
+    if _NEXT_WEEK.search(text):
+        return today + timedelta(days=7 - today.weekday())
+    match = _WEEKEND.search(text)
+    if match:
+        days = (5 - today.weekday()) % 7
+        if (match.group(1) or "").strip().lower() == "next" and days < 2:
+            days += 7
+        return today + timedelta(days=days)
+    return None
 
 
 def _pick_day_label(text: str, options: list[str]) -> str | None:

@@ -173,3 +173,12 @@ def test_an_ambiguous_day_is_asked_back_not_guessed(db):
     assert out.action == "booked"
     (booked,) = upcoming_for_contact(biz.id, contact, now=wednesday)
     assert booked.starts_at == datetime(2026, 12, 10, 10, 0, tzinfo=ZoneInfo(TZ))
+
+
+def test_next_week_offers_times_from_next_monday(db):
+    biz, service = _clinic()
+    token = portal.identify_customer(biz.slug, "+12025550148").session_token
+    reply, _ = _say(token, "Can I book a check-up next week?")
+    today = utcnow().astimezone(ZoneInfo(TZ)).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    assert reply.choices and all(c.startswith(monday.strftime("%a ") + str(monday.day) + " ") for c in reply.choices)
