@@ -12,6 +12,7 @@ from backend.models import (
     Appointment,
     AvailabilitySlot,
     Conversation,
+    CustomIntent,
     Draft,
     KnowledgeDocument,
     Notification,
@@ -28,6 +29,7 @@ class Overview:
     knowledge_documents: int
     opening_windows: int
     unread_notifications: int
+    custom_intents: int = 0
 
 
 def _count(session, model, workspace_id: int, *conditions) -> int:
@@ -56,4 +58,5 @@ def workspace_overview(workspace_id: int, user_id: int | None = None) -> Overvie
             knowledge_documents=_count(s, KnowledgeDocument, workspace_id),
             opening_windows=_count(s, AvailabilitySlot, workspace_id),
             unread_notifications=_count(s, Notification, workspace_id, *notifications),
+            custom_intents=_count(s, CustomIntent, workspace_id),
         )

@@ -96,5 +96,8 @@ def test_demo_seed_is_idempotent_and_overview_counts_only_its_workspace(db):
     demo_view = workspace_overview(demo.id)
     assert demo_view.open_conversations == 2 and demo_view.unread_messages == 2
     assert demo_view.opening_windows == 11
+    assert demo_view.upcoming_appointments == 3 and demo_view.custom_intents == 1
+    assert demo_view.knowledge_documents == 7
     other_view = workspace_overview(other)
     assert other_view.open_conversations == 1 and other_view.unread_messages == 7
+    assert (other_view.upcoming_appointments, other_view.custom_intents, other_view.knowledge_documents) == (0, 0, 0)

@@ -18,6 +18,7 @@ class OverviewState(ProfileState):
     knowledge_documents: int = 0
     opening_windows: int = 0
     unread_notifications: int = 0
+    custom_intents: int = 0
     welcome: bool = False
     stats_loaded: bool = False
 
@@ -95,7 +96,7 @@ def overview_page() -> rx.Component:
             _stat("Open conversations", OverviewState.open_conversations, "messages_square", "/dashboard/inbox",
                   "indigo"),
             _stat("Unread messages", OverviewState.unread_messages, "mail", "/dashboard/inbox", "amber"),
-            _stat("Drafts to review", OverviewState.pending_drafts, "file_pen_line", "/dashboard/inbox", "violet"),
+            _stat("Drafts to review", OverviewState.pending_drafts, "file_pen_line", "/dashboard/drafts", "violet"),
             _stat("Upcoming appointments", OverviewState.upcoming_appointments, "calendar_check",
                   "/dashboard/calendar", "green"),
             columns=rx.breakpoints(initial="1", xs="2", md="4"),
@@ -116,6 +117,9 @@ def overview_page() -> rx.Component:
                                     "So customers can book in the chat.", "/dashboard/calendar"),
                     _checklist_item(OverviewState.open_conversations > 0, "Share your portal link",
                                     "Your first conversation shows up in the Inbox.", "/dashboard/inbox"),
+                    _checklist_item(OverviewState.custom_intents > 0, "Try your assistant",
+                                    "See what it would answer, teach it your customers' questions, set when it "
+                                    "replies on its own.", "/dashboard/assistant"),
                     spacing="3",
                     width="100%",
                 ),
