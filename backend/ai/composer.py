@@ -43,9 +43,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Sequence
@@ -66,7 +64,7 @@ from backend.ai.persona import (
     stem,
 )
 from backend.ai.types import Citation, ComposedReply, ComposeRequest, Entity, Passage
-from backend.providers.embeddings import EmbeddingError
+from backend.providers.embeddings import EmbeddingError, embed_cached
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +153,7 @@ def extract_answer(question: str, passages: Sequence[Passage], *, intent: str = 
     with_context = [i for i, u in enumerate(units) if u.context]
     texts += [f"{units[i].context}: {units[i].text}" for i in with_context]
     try:
-        vectors = _embed(embedder, texts)
+        vectors = embed_cached(embedder, texts)
     except EmbeddingError as exc:  # no vectors, no grounds for an answer: the team is asked instead
         log.warning("the composer could not embed the passages, falling back: %s", exc)
         return Extraction((), None, 0.0, 0.0, 0.0, 0.0)
@@ -475,40 +473,6 @@ def _prefix_match(term: str, words: dict[str, float]) -> bool:
         return False
     head = term[:5]
     return any(len(w) >= 5 and w[:5] == head for w in words)
-
-
-# Passages come back again and again (the same price list answers many questions): their units' vectors are kept,
-# per embedder, in a small LRU of float32 rows (1.5 KB each for MiniLM).
-_CACHE_SIZE = 4096
-_vector_cache: "OrderedDict[tuple[int, str, str], np.ndarray]" = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def _embed(embedder: Any, texts: list[str]) -> np.ndarray:
-    """The texts' vectors as rows of a float32 matrix, cached per embedder (the first text, the question, is
-    embedded every time but cached like the others)."""
-    ident = (id(embedder), str(getattr(embedder, "name", type(embedder).__name__)))
-    rows: list[np.ndarray | None] = []
-    missing: list[int] = []
-    with _cache_lock:
-        for i, text in enumerate(texts):
-            row = _vector_cache.get((*ident, text))
-            if row is not None:
-                _vector_cache.move_to_end((*ident, text))
-            else:
-                missing.append(i)
-            rows.append(row)
-    if missing:
-        todo = list(dict.fromkeys(texts[i] for i in missing))
-        fresh = {t: np.asarray(v, dtype=np.float32) for t, v in zip(todo, embedder.embed(todo))}
-        with _cache_lock:
-            for text, row in fresh.items():
-                _vector_cache[(*ident, text)] = row
-            while len(_vector_cache) > _CACHE_SIZE:
-                _vector_cache.popitem(last=False)
-        for i in missing:
-            rows[i] = fresh[texts[i]]
-    return np.vstack(rows)  # type: ignore[arg-type]
 
 
 def _default_embedder() -> Any:

@@ -45,6 +45,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from backend.ai.types import IntentResult
+from backend.providers.embeddings import embed_cached
 
 log = logging.getLogger(__name__)
 
@@ -460,9 +461,7 @@ class IntentClassifier:
         return out
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, int(getattr(self.embedder, "dim", 0) or 0)), dtype=np.float32)
-        return np.asarray(self.embedder.embed(list(texts)), dtype=np.float32)
+        return embed_cached(self.embedder, list(texts))
 
     def _fit_models(self, texts: list[str], vectors: np.ndarray, y: np.ndarray) -> None:
         import warnings

@@ -263,10 +263,10 @@ def _as_unit_vector(vector: Sequence[float]) -> np.ndarray:
 
 
 def _embed_query(query: str, *, required: bool) -> np.ndarray | None:
-    from backend.providers.embeddings import EmbeddingError, get_embedder
+    from backend.providers.embeddings import EmbeddingError, embed_cached, get_embedder
 
     try:
-        return _as_unit_vector(get_embedder().embed([query])[0])
+        return _as_unit_vector(embed_cached(get_embedder(), [query])[0])
     except EmbeddingError as exc:
         if required:
             raise ServiceError(f"the knowledge base cannot be searched by meaning right now: {exc}") from exc

@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Sequence
@@ -403,3 +404,44 @@ def get_embedder() -> Embedder:
         if embedder is None:
             embedder = _cache[key] = embedder_from_settings(s)
         return embedder
+
+
+# --- vectors of recent texts ------------------------------------------------------------------------------------
+
+# One customer message is embedded by the intent classifier, the knowledge search and the composer, and the same
+# passages come back again and again (one price list answers many questions): recent texts' vectors are kept,
+# per embedder, in one LRU of float32 rows (1.5 KB each for MiniLM).
+VECTOR_CACHE_SIZE = 4096
+_vectors: "OrderedDict[tuple[int, str, str], Any]" = OrderedDict()
+_vectors_lock = threading.Lock()
+
+
+def embed_cached(embedder: Embedder, texts: Sequence[str]):
+    """The texts' vectors as rows of a float32 numpy matrix, from the cache where a text was embedded recently."""
+    import numpy as np
+
+    texts = _check_texts(texts)
+    ident = (id(embedder), str(getattr(embedder, "name", "") or type(embedder).__name__))
+    rows: list[Any] = []
+    missing: list[int] = []
+    with _vectors_lock:
+        for i, text in enumerate(texts):
+            row = _vectors.get((*ident, text))
+            if row is not None:
+                _vectors.move_to_end((*ident, text))
+            else:
+                missing.append(i)
+            rows.append(row)
+    if missing:
+        todo = list(dict.fromkeys(texts[i] for i in missing))
+        fresh = {t: np.asarray(v, dtype=np.float32) for t, v in zip(todo, embedder.embed(todo))}
+        with _vectors_lock:
+            for text, row in fresh.items():
+                _vectors[(*ident, text)] = row
+            while len(_vectors) > VECTOR_CACHE_SIZE:
+                _vectors.popitem(last=False)
+        for i in missing:
+            rows[i] = fresh[texts[i]]
+    if not rows:
+        return np.zeros((0, int(getattr(embedder, "dim", 0) or 0)), dtype=np.float32)
+    return np.vstack(rows)

@@ -264,3 +264,24 @@ def test_openai_embeddings_validate_their_settings():
     assert OpenAIEmbeddings("http://localhost:11434/v1", model="nomic", dim=384).validate_config() == []
     with pytest.raises(EmbeddingError, match="not configured"):
         OpenAIEmbeddings("nowhere", model="m", dim=384).embed(["x"])
+
+
+def test_recent_texts_are_embedded_once_across_callers():
+    from backend.providers.embeddings import embed_cached, get_embedder
+
+    class Counting:
+        name, dim = "counting-minilm", 384
+
+        def __init__(self):
+            self.seen: list[str] = []
+
+        def embed(self, texts):
+            self.seen.extend(texts)
+            return get_embedder().embed(texts)
+
+    counting = Counting()
+    first = embed_cached(counting, ["How much is a cleaning?", "Opening hours"])
+    again = embed_cached(counting, ["How much is a cleaning?", "Parking", "Opening hours"])
+    assert counting.seen == ["How much is a cleaning?", "Opening hours", "Parking"]
+    assert (first[0] == again[0]).all() and (first[1] == again[2]).all() and again.shape == (3, 384)
+    assert embed_cached(counting, []).shape == (0, 384)
