@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-import numpy as np
 from sqlalchemy import or_
 
 from backend.ai.policy import HANDOFF
@@ -21,7 +20,7 @@ from backend.db import session_scope, tenant_select
 from backend.messaging.views import iso
 from backend.models import AIRun
 from backend.models.types import utcnow
-from backend.providers.embeddings import get_embedder
+from backend.providers.embeddings import embed_cached, get_embedder
 
 WEAK_RETRIEVAL = 0.45
 GROUP_SIMILARITY = 0.72
@@ -58,7 +57,8 @@ def list_gaps(workspace_id: int, *, days: int = 30, limit: int = 30, check_cover
         rows = [(r.question.strip(), r.created_at, r.conversation_id) for r in runs if r.question.strip()]
     if not rows:
         return []
-    vectors = np.asarray(get_embedder().embed([q for q, _, _ in rows]), dtype=np.float32)
+    # Through the shared vector cache: the coverage check below searches with the same questions.
+    vectors = embed_cached(get_embedder(), [q for q, _, _ in rows])
     groups: list[tuple[int, list[int]]] = []  # (index of the first question, members)
     for i in range(len(rows)):
         for first, members in groups:
