@@ -38,9 +38,10 @@ upgrade_to_head()
 try:
     enqueue("requeue_stale_outbox", older_than_seconds=0)
     if not get_settings().celery_broker_url:
-        # In-process work died with the previous run: pick up documents it left half-done.
+        # In-process work died with the previous run: pick up documents and replies it left half-done (the
+        # scheduler's own sweeps wait for stale work to age first).
         enqueue("sweep_stale_documents", older_than_seconds=0)
-        enqueue("sweep_stale_ai_runs")
+        enqueue("sweep_stale_ai_runs", older_than_seconds=0)
         enqueue("ai_warm_up")
 except EnqueueError:  # the broker is down: the rows stay queued and the beat sweep retries them
     pass

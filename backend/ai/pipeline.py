@@ -390,14 +390,17 @@ def conversation_history(session: Session, conversation_id: int, before_message_
 
 
 @background_task("sweep_stale_ai_runs")
-def sweep_stale_ai_runs() -> dict[str, int]:
-    """Re-queue runs whose worker died and re-send runs whose task was lost; give up after MAX_ATTEMPTS."""
+def sweep_stale_ai_runs(older_than_seconds: float = STALE_AFTER_SECONDS) -> dict[str, int]:
+    """Re-queue runs whose worker died and re-send runs whose task was lost; give up after MAX_ATTEMPTS.
+
+    At start-up without a broker, every run still "running" died with the previous process: the app sweeps with
+    `older_than_seconds=0`; the periodic sweep waits STALE_AFTER_SECONDS for a live worker to finish."""
     now = utcnow()
     resend: list[int] = []
     failed: list[tuple[int, int]] = []
     with session_scope() as session:
         stale = session.exec(select(AIRun).where(
-            AIRun.status == RUNNING, AIRun.started_at < now - timedelta(seconds=STALE_AFTER_SECONDS))).all()
+            AIRun.status == RUNNING, AIRun.started_at <= now - timedelta(seconds=older_than_seconds))).all()
         for run in stale:
             if run.attempts >= MAX_ATTEMPTS:
                 run.status, run.finished_at = FAILED, now

@@ -278,3 +278,19 @@ def test_with_the_assistant_switched_off_messages_wait_for_a_person(db):
         update_reply_settings(biz.id, reply_policy="auto_above_threshold", auto_send_threshold=0.1)
     with pytest.raises(ServiceError):
         update_reply_settings(biz.id, reply_policy="sometimes", auto_send_threshold=0.8)
+
+
+def test_at_start_up_runs_left_running_by_the_previous_process_are_picked_up_at_once(db):
+    biz = _workspace()
+    token = _customer(biz)
+    sent = portal.send_customer_message(token, "Where can I park?")
+    settle()
+    with session_scope() as s:
+        run = pipeline.queue_run(s, s.get(Message, sent.id))
+        run.status, run.started_at, run.attempts = "running", utcnow() - timedelta(seconds=5), 1
+        run_id = run.id
+    assert pipeline.sweep_stale_ai_runs()["requeued"] == 0  # a live worker may still be on it
+    assert pipeline.sweep_stale_ai_runs(older_than_seconds=0)["requeued"] == 1
+    settle()
+    with session_scope() as s:
+        assert s.get(AIRun, run_id).status == "done"
