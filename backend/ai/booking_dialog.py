@@ -157,9 +157,9 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
     if date_entity is not None:
         state["date"] = str(date_entity.value)
     elif not state.get("date"):
-        week_start = _vague_start(text, ctx)
-        if week_start is not None and not state.get("time"):
-            return _offer(ctx, state, service_id, service_name, around=week_start)
+        next_monday = _vague_start(text, ctx)
+        if next_monday is not None and not state.get("time"):
+            return _offer(ctx, state, service_id, service_name, around=next_monday)
 
     tz = ZoneInfo(ctx.timezone)
     wanted_day = date.fromisoformat(state["date"]) if state.get("date") else None
@@ -352,21 +352,15 @@ def _match_service(text: str, services) -> Any | None:
 
 
 _NEXT_WEEK = re.compile(r"\bnext week\b", re.I)
-_WEEKEND = re.compile(r"\b(this |next )?week-?end\b", re.I)
 
 
 def _vague_start(text: str, ctx: DialogContext) -> date | None:
-    """The first day of "next week" (Monday) or "the weekend" (Saturday), which the extractor leaves alone."""
+    """Monday of "next week": too vague for the entity extractor to call it a date (it does read "this weekend"),
+    but where a booking should start looking."""
+    if not _NEXT_WEEK.search(text):
+        return None
     today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
-    if _NEXT_WEEK.search(text):
-        return today + timedelta(days=7 - today.weekday())
-    match = _WEEKEND.search(text)
-    if match:
-        days = (5 - today.weekday()) % 7
-        if (match.group(1) or "").strip().lower() == "next" and days < 2:
-            days += 7
-        return today + timedelta(days=days)
-    return None
+    return today + timedelta(days=7 - today.weekday())
 
 
 def _pick_day_label(text: str, options: list[str]) -> str | None:

@@ -38,13 +38,9 @@ def get_reply_settings(workspace_id: int) -> dict:
 
 
 def _understood(instructions: str) -> str:
-    if not instructions.strip():
-        return ""
-    try:
-        from backend.ai.persona import describe_instructions, parse_instructions
-    except ImportError:  # pragma: no cover - the persona module ships with the composer
-        return ""
-    return describe_instructions(parse_instructions(instructions))
+    from backend.ai.persona import describe_instructions, parse_instructions
+
+    return describe_instructions(parse_instructions(instructions)) if instructions.strip() else ""
 
 
 def update_reply_settings(workspace_id: int, *, reply_policy: str, auto_send_threshold: float | str,

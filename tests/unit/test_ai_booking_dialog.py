@@ -182,3 +182,16 @@ def test_next_week_offers_times_from_next_monday(db):
     today = utcnow().astimezone(ZoneInfo(TZ)).date()
     monday = today + timedelta(days=7 - today.weekday())
     assert reply.choices and all(c.startswith(monday.strftime("%a ") + str(monday.day) + " ") for c in reply.choices)
+
+
+def test_the_weekend_comes_from_the_entity_extractor(db):
+    biz, service = _clinic()
+    token = portal.identify_customer(biz.slug, "+12025550149").session_token
+    from backend.ai.entities import extract_entities
+
+    text = "Any time for a check-up next weekend?"
+    (day,) = [e for e in extract_entities(text, now=utcnow(), timezone=TZ) if e.field == "date"]
+    saturday = datetime.fromisoformat(day.value)
+    assert saturday.weekday() == 5
+    reply, _ = _say(token, text)
+    assert reply.choices and reply.choices[0].startswith(saturday.strftime("%a ") + str(saturday.day) + " ")
