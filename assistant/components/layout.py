@@ -294,3 +294,15 @@ def empty_state(icon: str, title: str, body: str, *actions: rx.Component) -> rx.
         ),
         width="100%",
     )
+
+
+def tab_bar(current: rx.Var, tabs: list[tuple[str, str, str]], on_select) -> rx.Component:
+    """Pill tabs of a page: `tabs` are (key, label, icon); `on_select(key)` is the page's event."""
+    return rx.hstack(
+        *[rx.button(rx.icon(icon, size=14), label, size="2", radius="full",
+                    variant=rx.cond(current == key, "solid", "soft"),
+                    color_scheme=rx.cond(current == key, "indigo", "gray"),
+                    role="tab", aria_selected=rx.cond(current == key, "true", "false"),
+                    on_click=on_select(key)) for key, label, icon in tabs],
+        spacing="2", wrap="wrap", role="tablist",
+    )

@@ -110,7 +110,7 @@ def test_playground_intents_policy_and_configuration(page: Page, live_app, app_d
     expect(page.get_by_test_id("try-turn").last).to_contain_text("$95")
     expect(page.get_by_text("How much does a cleaning cost?").last).to_be_visible()
 
-    page.get_by_role("button", name="Intents", exact=True).click()
+    page.get_by_role("tab", name="Intents").click()
     expect(page.get_by_text("No intents of your own yet.")).to_be_visible()
     page.get_by_role("button", name="New intent").click()
     dialog = page.get_by_role("dialog")
@@ -122,7 +122,7 @@ def test_playground_intents_policy_and_configuration(page: Page, live_app, app_d
     dialog.get_by_role("button", name="Save intent").click()
     expect(page.get_by_test_id("custom-intent")).to_contain_text("insurance question")
 
-    page.get_by_role("button", name="Import / export").click()
+    page.get_by_role("tab", name="Import / export").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Export", exact=True).click()
     exported = json.loads(open(download.value.path()).read())
@@ -142,7 +142,7 @@ def test_playground_intents_policy_and_configuration(page: Page, live_app, app_d
     good.write_text(json.dumps(exported))
     page.locator("#config-upload input[type=file]").set_input_files(str(good))
     expect(page.get_by_text("Configuration imported.")).to_be_visible()
-    page.get_by_role("button", name="Intents", exact=True).click()
+    page.get_by_role("tab", name="Intents").click()
     expect(page.get_by_test_id("custom-intent")).to_have_count(2)
 
 

@@ -8,7 +8,7 @@ import json
 import reflex as rx
 
 from assistant.components.forms import form_alert
-from assistant.components.layout import dashboard_shell, page_header
+from assistant.components.layout import dashboard_shell, page_header, tab_bar
 from assistant.state.auth import AuthState
 from backend.ai import custom_intents, playground, reply_settings, workspace_config
 from backend.ai.intents import BUILTIN_INTENT_LABELS, BUILTIN_INTENTS
@@ -582,13 +582,7 @@ def assistant_page() -> rx.Component:
         "assistant",
         page_header("Assistant", "See what your assistant would answer, decide when it replies on its own, and "
                                  "teach it what your customers ask."),
-        rx.hstack(
-            *[rx.button(rx.icon(icon, size=14), label, size="2", radius="full",
-                        variant=rx.cond(AssistantState.tab == key, "solid", "soft"),
-                        color_scheme=rx.cond(AssistantState.tab == key, "indigo", "gray"),
-                        on_click=AssistantState.set_tab(key)) for key, label, icon in TABS],
-            spacing="2", wrap="wrap", role="tablist",
-        ),
+        tab_bar(AssistantState.tab, TABS, AssistantState.set_tab),
         rx.match(AssistantState.tab, ("policy", _policy_tab()), ("intents", _intents_tab()),
                  ("config", _config_tab()), _try_tab()),
     )

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import reflex as rx
 
 from assistant.components.forms import field_error, form_alert
-from assistant.components.layout import dashboard_shell, empty_state, page_header
+from assistant.components.layout import dashboard_shell, empty_state, page_header, tab_bar
 from assistant.live import registry
 from assistant.pages.dashboard.booking_setup import booking_setup_panel
 from assistant.pages.dashboard.calendar_sync import calendar_sync_panel
@@ -1231,14 +1231,7 @@ def calendar_page() -> rx.Component:
                         spacing="2",
                     )),
         ),
-        rx.hstack(
-            *[rx.button(rx.icon(icon, size=14), label, size="2", radius="full",
-                        variant=rx.cond(s.tab == key, "solid", "soft"),
-                        color_scheme=rx.cond(s.tab == key, "indigo", "gray"),
-                        role="tab", aria_selected=rx.cond(s.tab == key, "true", "false"),
-                        on_click=s.set_tab(key)) for key, label, icon in TABS],
-            spacing="2", wrap="wrap", role="tablist",
-        ),
+        tab_bar(s.tab, TABS, s.set_tab),
         rx.match(s.tab, ("setup", booking_setup_panel()), ("sync", calendar_sync_panel()), _schedule_tab()),
         _detail_dialog(),
         _booking_dialog(),
