@@ -607,14 +607,23 @@ def fingerprint(intents: Sequence[tuple[str, Sequence[str]]]) -> str:
 
 def classifier_for_workspace(workspace_id: int, *, embedder: Any = None) -> IntentClassifier:
     """The workspace's trained classifier: built-ins plus its custom intents, trained once per version of them."""
+    intents = workspace_intents(workspace_id)
+    # Workspaces without custom intents all share one built-ins-only classifier.
+    return _trained(int(workspace_id) if intents else None, intents, embedder)
+
+
+def builtin_classifier(*, embedder: Any = None) -> IntentClassifier:
+    """The built-ins-only classifier every workspace without intents of its own shares (warmed at start-up)."""
+    return _trained(None, [], embedder)
+
+
+def _trained(workspace_id: int | None, intents: list[tuple[str, list[str]]], embedder: Any) -> IntentClassifier:
     if embedder is None:
         from backend.providers.embeddings import get_embedder
 
         embedder = get_embedder()
-    intents = workspace_intents(workspace_id)
     name = str(getattr(embedder, "name", "") or type(embedder).__name__)
-    # Workspaces without custom intents all share one built-ins-only classifier.
-    key = (int(workspace_id) if intents else None, fingerprint(intents), name)
+    key = (workspace_id, fingerprint(intents), name)
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:

@@ -422,10 +422,10 @@ def sweep_stale_ai_runs(older_than_seconds: float = STALE_AFTER_SECONDS) -> dict
 
 @background_task("ai_warm_up")
 def warm_up() -> None:
-    """Load the embedder and the built-in intent model at start-up, so the first customer does not wait for them."""
-    from backend.ai.intents import IntentClassifier
+    """Load the embedder and the shared built-in intent model at start-up, so the first customer does not wait."""
+    from backend.ai.intents import builtin_classifier
 
-    IntentClassifier.train().classify("hello")
+    builtin_classifier().classify("hello")
 
 
 def list_runs(workspace_id: int, conversation_id: int) -> list[dict[str, Any]]:

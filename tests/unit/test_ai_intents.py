@@ -294,3 +294,15 @@ def test_import_is_all_or_nothing(db):
     custom_intents.import_intents(other.id, exported)
     assert custom_intents.export_intents(other.id) == exported
     assert custom_intents.export_intents(ws.id) == exported[:1]
+
+
+def test_start_up_warms_the_classifier_workspaces_without_intents_share(db):
+    from backend.ai import intents
+    from backend.providers.background import run_inline
+
+    intents.clear_classifier_cache()
+    run_inline("ai_warm_up")
+    assert intents.cached_classifier_count() == 1
+    plain = make_workspace("plain-bakery", "Plain Bakery")
+    assert intents.classifier_for_workspace(plain.id) is intents.builtin_classifier()
+    assert intents.cached_classifier_count() == 1
