@@ -41,6 +41,7 @@ from backend.calendar.slots import (
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.messaging.events import PendingEvents
+from backend.messaging.views import contact_display_name
 from backend.models import Appointment, Contact, Conversation, Service, Workspace
 from backend.models.enums import AppointmentStatus
 from backend.models.types import utcnow
@@ -95,12 +96,6 @@ class AppointmentView:
         return out
 
 
-def contact_display_name(contact: Contact | None) -> str:
-    if contact is None:
-        return ""
-    return " ".join(p for p in (contact.first_name, contact.last_name) if p) or contact.phone
-
-
 def _view(session: Session, appt: Appointment, workspace: Workspace | None = None, *,
           services: dict[int, Service] | None = None, contacts: dict[int, Contact] | None = None) -> AppointmentView:
     workspace = workspace or session.get(Workspace, appt.workspace_id)
@@ -112,7 +107,7 @@ def _view(session: Session, appt: Appointment, workspace: Workspace | None = Non
     local = appt.starts_at.astimezone(tz)
     return AppointmentView(
         id=appt.id, service_id=appt.service_id, service_name=service.name if service else "",
-        contact_id=appt.contact_id, contact_name=contact_display_name(contact), conversation_id=appt.conversation_id,
+        contact_id=appt.contact_id, contact_name=contact_display_name(contact) if contact is not None else "", conversation_id=appt.conversation_id,
         starts_at=appt.starts_at, ends_at=appt.ends_at, block_starts_at=appt.block_starts_at,
         block_ends_at=appt.block_ends_at, local_start=local.isoformat(), label=label_of(local),
         status=str(appt.status), source=appt.source, title=appt.title, notes=appt.notes,
