@@ -39,9 +39,10 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def _chat_booking(ws: int, service_id: int, day: date, hour: int, phone: str, first: str, last: str) -> int:
-    from backend.calendar.booking import book_appointment, find_or_create_customer
+    from backend.calendar.booking import book_appointment
+    from backend.messaging.contacts import find_or_create_contact
 
-    contact_id = find_or_create_customer(ws, phone, first, last)
+    contact_id = find_or_create_contact(ws, phone, first, last)
     book_appointment(ws, service_id=service_id, starts_at=_at(day, hour), contact_id=contact_id, source="chat",
                      notes="First visit, prefers scissors")
     return contact_id

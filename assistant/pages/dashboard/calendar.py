@@ -17,7 +17,7 @@ from backend.calendar import booking
 from backend.calendar.availability import get_booking_policy, get_weekly_hours, list_services
 from backend.calendar.slots import BLOCK_SOURCE, available_slots, get_zone, wall_to_utc
 from backend.errors import AuthenticationError, ServiceError
-from backend.messaging.contacts import list_contacts
+from backend.messaging.contacts import find_or_create_contact, list_contacts
 from backend.messaging.events import APPOINTMENT_UPDATED
 from backend.messaging.phones import display_phone
 from backend.providers.events import workspace_channel
@@ -635,7 +635,7 @@ class CalendarState(AuthState):
                 raise ServiceError("Pick a customer from your contacts, or add a new one.", field="customer")
             starts_at = self._local(self.b_date, self.b_time)
             if self.b_new_customer:
-                contact_id = booking.find_or_create_customer(ctx.workspace_id, self.b_phone, self.b_first,
+                contact_id = find_or_create_contact(ctx.workspace_id, self.b_phone, self.b_first,
                                                              self.b_last)
             else:
                 contact_id = int(self.b_contact_id)
