@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from backend.calendar import reminders
@@ -156,11 +156,20 @@ def _is_overlap(exc: IntegrityError) -> bool:
     return getattr(orig, "sqlstate", None) == "23P01" or EXCLUSION_CONSTRAINT in str(orig)
 
 
+# PostgreSQL may find two bookings' exclusion checks waiting on each other and abort one (deadlock_detected,
+# 40P01): the other holds an overlapping time, so for the loser it is the same answer as a violated constraint.
+CONTENDED_SQLSTATES = {"40P01", "40001"}
+
+
 def _flush(session: Session) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
         if _is_overlap(exc):
+            raise ServiceError(TAKEN_MESSAGE, field="starts_at") from None
+        raise
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) in CONTENDED_SQLSTATES:
             raise ServiceError(TAKEN_MESSAGE, field="starts_at") from None
         raise
 

@@ -318,3 +318,37 @@ def test_postgresql_constraint_refuses_overlaps_written_around_the_service(pg_db
     with session_scope() as s:  # the unset block columns were filled from starts_at/ends_at
         row = s.exec(select(Appointment).where(Appointment.status == "pending")).one()
         assert (row.block_starts_at, row.block_ends_at) == (at(1, 10), at(1, 11))
+
+
+def test_a_deadlock_between_exclusion_checks_is_answered_as_taken(pg_db):
+    """PostgreSQL inserts a row's index entry before checking it, so two bookings whose checks each wait for the
+    other deadlock and one is aborted (40P01): that loser must hear "taken", like any other conflict."""
+    from sqlmodel import Session
+
+    from backend.calendar import booking
+
+    ws, _ = business()
+    barrier = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def write(name, first, second):
+        with Session(get_engine()) as s:
+            s.add(Appointment(workspace_id=ws, starts_at=first[0], ends_at=first[1], status="confirmed"))
+            s.flush()
+            barrier.wait()  # both hold a row the other's second one overlaps
+            s.add(Appointment(workspace_id=ws, starts_at=second[0], ends_at=second[1], status="confirmed"))
+            try:
+                booking._flush(s)
+                s.commit()
+                results[name] = "booked"
+            except ServiceError as exc:
+                s.rollback()
+                results[name] = exc.message
+
+    threads = [threading.Thread(target=write, args=("a", (at(1, 9), at(1, 10)), (at(1, 11, 30), at(1, 12, 30)))),
+               threading.Thread(target=write, args=("b", (at(1, 11), at(1, 12)), (at(1, 9, 30), at(1, 10, 30))))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results.values()) == sorted(["booked", booking.TAKEN_MESSAGE]), results
