@@ -8,6 +8,9 @@ customer's upcoming appointment first (asking which one when there are several) 
 The dialog's memory is `Conversation.assistant_state["booking"]` (what it asked, what it offered); it is
 forgotten after STATE_TTL of silence or once the action is done. A reply carries its buttons as `choices`
 (stored in the reply message's meta; the portal shows them as quick replies under the last message).
+
+With `DialogContext.dry_run` (the dashboard's "Try your assistant") the dialog talks exactly as it would, reading
+the real free times, but books, moves and cancels nothing: the reply's `preview` says what it would have done.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from backend.ai.types import Entity, IntentResult
+from backend.ai.types import ComposedReply, Entity, IntentResult
 from backend.errors import ServiceError
 
 FLOWS = ("book", "reschedule", "cancel")
+DIALOG_CONFIDENCE = 0.95  # the dialog says what the booking service answered: nothing to guess
 MIN_INTENT_CONFIDENCE = 0.45
 STATE_TTL = timedelta(hours=2)
 OFFER_COUNT = 4
@@ -43,6 +47,12 @@ class DialogReply:
     action: str = ""  # booked | rescheduled | cancelled | "" (only talked)
     appointment_id: int | None = None
     requested: list[str] = field(default_factory=list)  # fields the next message probably answers
+    preview: str = ""  # dry run: what it would have done ("Would book Cleaning, Fri 27 Nov 10:00")
+
+    def composed(self) -> ComposedReply:
+        """The reply as the engine's other replies are, for the policy and the conversation."""
+        return ComposedReply(text=self.text, confidence=DIALOG_CONFIDENCE, kind="booking",
+                             choices=tuple(self.choices))
 
 
 @dataclass
@@ -53,6 +63,7 @@ class DialogContext:
     timezone: str
     now: datetime  # aware
     customer_timezone: str = ""  # the customer's own zone (from their browser), when known
+    dry_run: bool = False  # talk, but book, move and cancel nothing (the dashboard's try-out)
 
     def their_time(self, starts_at: datetime) -> str:
         """"19:00" (or "Fri 01:00") on the customer's own clock when their zone shows another time, else ""."""
@@ -219,6 +230,8 @@ def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
     from backend.calendar.booking import book_appointment, reschedule_appointment
 
     starts_at = datetime.fromisoformat(offered["starts_at"])
+    if ctx.dry_run:
+        return _would_commit(ctx, state, offered, starts_at)
     try:
         if state.get("flow") == "reschedule" and state.get("appointment_id"):
             view = reschedule_appointment(ctx.workspace_id, state["appointment_id"], starts_at, by="customer",
@@ -238,6 +251,28 @@ def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
     return DialogReply(done, state={}, action=action, appointment_id=view.id)
 
 
+def _would_commit(ctx: DialogContext, state: dict, offered: dict, starts_at: datetime) -> DialogReply:
+    """The reply a booking or move would get, with nothing written (the booking service would still check the
+    time is free; it was offered from the free times a moment ago)."""
+    from backend.calendar.availability import list_services
+    from backend.db import session_scope
+    from backend.models import Workspace
+
+    if state.get("flow") == "reschedule" and state.get("appointment_id"):
+        return DialogReply(_after("Done — your appointment is moved", ctx, starts_at), state={},
+                           action="rescheduled", preview=f"Would move the appointment to {offered['label']}.")
+    with session_scope() as session:
+        workspace = session.get(Workspace, ctx.workspace_id)
+        pending = bool(workspace is not None and workspace.require_confirmation)
+    name = next((s.name for s in list_services(ctx.workspace_id, include_inactive=True)
+                 if s.id == state.get("service_id")), "the appointment")
+    done = ("Thanks! I've asked the team to confirm it; you'll hear back here." if pending
+            else _after("You're booked — see you then", ctx, starts_at))
+    return DialogReply(done, state={}, action="booked",
+                       preview=f"Would book {name}, {offered['label']}" + (" (waiting for your confirmation)."
+                                                                           if pending else "."))
+
+
 def _after(sentence: str, ctx: DialogContext, starts_at: datetime) -> str:
     """A short confirmation: the booking service's notice just above it in the chat gives the service and time."""
     theirs = ctx.their_time(starts_at)
@@ -253,6 +288,9 @@ def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
     choice = _matches_choice(text, state)
     if state.get("awaiting") == "confirm_cancel" and state.get("appointment_id"):
         if choice == YES_CANCEL or (choice is None and YES.match(text)):
+            if ctx.dry_run:
+                return DialogReply("Done, it's cancelled. Would you like to book another time?", state={},
+                                   action="cancelled", preview="Would cancel the appointment.")
             view = cancel_appointment(ctx.workspace_id, state["appointment_id"], by="customer",
                                       reason="asked in the chat")
             return DialogReply("Done, it's cancelled. Would you like to book another time?",

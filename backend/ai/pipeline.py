@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from backend.ai.booking_dialog import DIALOG_CONFIDENCE
 from backend.ai.engine import EngineConfig, EngineResult, respond
 from backend.ai.policy import DRAFT, HANDOFF, SEND
 from backend.ai.types import ComposedReply, Persona, Turn
@@ -42,7 +43,6 @@ MAX_ERROR_CHARS = 1000
 TASK = "ai_process_message"
 # Message.meta keys of an assistant reply.
 META_RUN, META_CONFIDENCE, META_CITATIONS, META_CHOICES = "ai_run_id", "confidence", "citations", "choices"
-DIALOG_CONFIDENCE = 0.95  # the booking dialog says what the booking service answered: nothing to guess
 _CITATION_MARK = re.compile(r"\s?\[\d{1,2}\]")  # the LLM's [1] markers: the final text turns them into sources
 
 
@@ -175,7 +175,7 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
                 log.warning("LLM booking failed, the embedded dialog answers: %s", exc)
         out = booking_dialog.handle(ctx, text, intent, entities, assistant_state)
         dialog_state.append(booking_dialog.stamp(out.state, utcnow()))
-        return ComposedReply(text=out.text, confidence=DIALOG_CONFIDENCE, kind="booking", choices=tuple(out.choices))
+        return out.composed()
 
     result = respond(
         config, text, now=message.created_at, history=history, ai_paused=ai_paused,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -94,7 +95,15 @@ def test_answers_drafts_and_edits_live(browser, live_app, app_db):
 
 def test_playground_intents_policy_and_configuration(page: Page, live_app, app_db, tmp_path):
     base = live_app[0]
-    email, _, _ = _business("Birch Dental")
+    from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
+    from backend.calendar.booking import list_appointments
+    from backend.models.types import utcnow
+
+    email, _, workspace_id = _business("Birch Dental")
+    set_weekly_hours(workspace_id, {day: [("08:00", "20:00")] for day in range(7)})
+    update_booking_policy(workspace_id, min_notice_minutes=0, max_advance_days=30, max_bookings_per_day=None,
+                          require_confirmation=False, reminder_lead_minutes=0)
+    save_service(workspace_id, name="Cleaning", duration_minutes=45)
     _log_in(page, base, email, "/dashboard/assistant")
 
     page.get_by_label("Customer message").fill("Can I come for a cleaning the day after tomorrow at 9:45?")
@@ -104,6 +113,14 @@ def test_playground_intents_policy_and_configuration(page: Page, live_app, app_d
     expect(entities.filter(has_text="9:45")).to_have_count(1)
     expect(entities.filter(has_text="09:45")).to_have_count(1)
     expect(page.get_by_test_id("try-reason")).not_to_be_empty()
+    # The booking dialog answers as in a real chat, from the real free times; a click on its button goes on.
+    expect(page.get_by_test_id("try-turn").last).to_contain_text("is free for Cleaning")
+    page.get_by_test_id("quick-reply").filter(has_text="Yes, book it").click()
+    expect(page.get_by_test_id("try-turn")).to_have_count(4, timeout=30000)
+    expect(page.get_by_test_id("try-turn").last).to_contain_text("booked")
+    expect(page.get_by_test_id("try-booking-preview")).to_contain_text("Would book Cleaning")
+    expect(page.get_by_test_id("quick-reply")).to_have_count(0)
+    assert list_appointments(workspace_id, utcnow(), utcnow() + timedelta(days=5)) == []  # only a try-out
 
     page.get_by_label("Customer message").fill("How much does a cleaning cost?")
     page.get_by_role("button", name="Try", exact=True).click()

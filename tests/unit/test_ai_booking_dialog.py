@@ -195,3 +195,38 @@ def test_the_weekend_comes_from_the_entity_extractor(db):
     assert saturday.weekday() == 5
     reply, _ = _say(token, text)
     assert reply.choices and reply.choices[0].startswith(saturday.strftime("%a ") + str(saturday.day) + " ")
+
+
+def test_the_try_out_talks_through_a_booking_but_books_nothing(db):
+    from backend.ai.playground import try_message
+
+    biz, _service = _clinic()
+    first = try_message(biz.id, "Can I book a check-up tomorrow at 10am?", use_llm=False)
+    assert first["reply"]["kind"] == "booking" and first["choices"] == ["Yes, book it", "Other times"]
+    assert first["assistant_state"]["booking"]["awaiting"] == "confirm" and first["booking_preview"] == ""
+
+    # A question in between is answered by the composers and leaves the booking where it was.
+    history = [{"sender": "customer", "text": first["text"]}, {"sender": "assistant", "text": first["reply"]["text"]}]
+    aside = try_message(biz.id, "Do you accept my insurance?", history, use_llm=False,
+                        assistant_state=first["assistant_state"])
+    assert aside["reply"]["kind"] != "booking" and aside["assistant_state"] == first["assistant_state"]
+
+    done = try_message(biz.id, "Yes, book it", history, use_llm=False, assistant_state=aside["assistant_state"])
+    assert "booked" in done["reply"]["text"].lower() and done["assistant_state"] == {}
+    assert done["booking_preview"].startswith("Would book Check-up, ")
+    assert list_appointments(biz.id, utcnow() - timedelta(days=1), utcnow() + timedelta(days=3)) == []
+
+
+def test_the_try_out_offers_real_free_times_and_says_when_the_owner_confirms(db):
+    from backend.ai.playground import try_message
+
+    biz, service = _clinic()
+    update_booking_policy(biz.id, min_notice_minutes=0, max_advance_days=30, max_bookings_per_day=None,
+                          require_confirmation=True, reminder_lead_minutes=0)
+    book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(10), source="owner", title="Taken")
+    offered = try_message(biz.id, "Can I book a check-up tomorrow at 10am?", use_llm=False)
+    assert "isn't available" in offered["reply"]["text"] and offered["choices"]
+    assert not any("10:00" in c and c.startswith(_tomorrow(10).strftime("%a")) for c in offered["choices"])
+    picked = try_message(biz.id, offered["choices"][0], use_llm=False, assistant_state=offered["assistant_state"])
+    assert "confirm" in picked["reply"]["text"] and picked["booking_preview"].endswith("(waiting for your confirmation).")
+    assert len(list_appointments(biz.id, utcnow() - timedelta(days=1), utcnow() + timedelta(days=3))) == 1

@@ -7,6 +7,7 @@ import json
 
 import reflex as rx
 
+from assistant.components.chat import quick_replies
 from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, page_header, tab_bar
 from assistant.state.auth import AuthState
@@ -53,6 +54,10 @@ class AssistantState(AuthState):
     last_entities: list[dict[str, str]] = []
     last_passages: list[dict[str, str]] = []
     last_note: str = ""
+    last_booking_preview: str = ""
+    try_choices: list[str] = []  # the last reply's quick replies (free times, yes / no)
+    # The booking dialog's memory between try-out turns, as a conversation keeps it; never sent to the browser.
+    _try_state: dict = {}
     # reply policy
     ai_enabled: bool = True
     reply_policy: str = "auto_above_threshold"
@@ -97,15 +102,21 @@ class AssistantState(AuthState):
             self.try_error = "Type a message a customer might send."
             return
         self.turns = [*self.turns, {"sender": "customer", "text": text}][-MAX_PLAYGROUND_TURNS:]
+        self.try_choices = []
         self.thinking = True
         return AssistantState.run_try
+
+    @rx.event
+    def pick_try_choice(self, choice: str):
+        return AssistantState.start_try({"message": choice})
 
     @rx.event
     def run_try(self):
         try:
             ctx = self._owner()
             history = self.turns[:-1]
-            result = playground.try_message(ctx.workspace_id, self.turns[-1]["text"], history)
+            result = playground.try_message(ctx.workspace_id, self.turns[-1]["text"], history,
+                                            assistant_state=self._try_state)
         except AuthenticationError as exc:
             self.thinking = False
             return self._to_login(exc)
@@ -115,6 +126,9 @@ class AssistantState(AuthState):
             self.try_error = exc.message
             return
         self.thinking = False
+        self._try_state = result["assistant_state"]
+        self.try_choices = result["choices"]
+        self.last_booking_preview = result["booking_preview"]
         reply = result["reply"]
         action = reply["action"]
         self.turns = [*self.turns, {"sender": "assistant", "text": reply["text"], "action": action}]
@@ -145,6 +159,9 @@ class AssistantState(AuthState):
     @rx.event
     def reset_try(self):
         self.turns = []
+        self._try_state = {}
+        self.try_choices = []
+        self.last_booking_preview = ""
         self.try_error = ""
         self.last_intent = ""
         self.last_segments, self.last_entities, self.last_passages = [], [], []
@@ -329,6 +346,10 @@ def _why_panel() -> rx.Component:
                     rx.text(AssistantState.last_reason, size="2", data_testid="try-reason"),
                     rx.cond(AssistantState.last_note != "",
                             rx.callout(AssistantState.last_note, icon="info", size="1", color_scheme="amber")),
+                    rx.cond(AssistantState.last_booking_preview != "",
+                            rx.callout(AssistantState.last_booking_preview + " Nothing is booked in a try-out.",
+                                       icon="calendar_check", size="1", color_scheme="green",
+                                       data_testid="try-booking-preview")),
                     rx.text("Understood in the message", size="1", weight="bold", color=rx.color("gray", 11)),
                     rx.text(rx.foreach(AssistantState.last_segments, lambda s: rx.cond(
                         s["field"] != "",
@@ -384,6 +405,7 @@ def _try_tab() -> rx.Component:
                            rx.cond(AssistantState.thinking, rx.hstack(rx.spinner(size="1"),
                                                                       rx.text("Thinking…", size="1"))),
                            class_name="chat-column"),
+                    quick_replies(AssistantState.try_choices, AssistantState.pick_try_choice),
                     min_height="240px", max_height="420px", overflow_y="auto", width="100%", padding="4px",
                 ),
                 form_alert(AssistantState.try_error),
