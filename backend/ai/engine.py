@@ -15,8 +15,8 @@ from typing import Any, Callable, Sequence
 
 from backend.ai.composer import compose_reply
 from backend.ai.entities import DEFAULT_FIELDS, extract_entities
-from backend.ai.llm_composer import build_messages, parse_reply
-from backend.ai.policy import HANDOFF, Decision, decide
+from backend.ai.llm_composer import build_messages, confidence_ceiling, parse_reply
+from backend.ai.policy import HANDOFF, Decision, decide, may_send
 from backend.ai.types import ComposeRequest, ComposedReply, Entity, FieldSpec, IntentResult, Passage, Persona, Turn
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,12 @@ def respond(
     llm_error = ""
     reply: ComposedReply | None = dialog_reply
     if reply is None and llm is not None and intent.name not in TEMPLATE_ONLY_INTENTS:
+        # The customer watches the reply being written only when it could be sent as it is.
+        stream = on_delta if on_delta is not None and may_send(
+            intent=intent, confidence_ceiling=confidence_ceiling(request), reply_policy=config.reply_policy,
+            auto_send_threshold=config.auto_send_threshold, ai_paused=ai_paused) else None
         try:
-            reply = _compose_with_llm(request, llm, on_delta)
+            reply = _compose_with_llm(request, llm, stream)
         except Exception as exc:  # any provider failure: the embedded composer still answers
             llm_error = str(exc) or type(exc).__name__
             log.warning("LLM failed, the embedded composer answers instead: %s", llm_error)

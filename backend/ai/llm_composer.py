@@ -247,6 +247,17 @@ def parse_reply(text: str, request: ComposeRequest) -> ComposedReply:
                          answered=True, kind=kind, provider="llm")
 
 
+def confidence_ceiling(request: ComposeRequest) -> float:
+    """The most confidence `parse_reply` can give the model's answer to `request`, known before it is written:
+    a reply that needs passages is capped by the best one, and is a fallback without any."""
+    if _template_kind((request.intent.name or "other").lower()) is not None:
+        return round(min(0.95, 0.5 + 0.45 * max(0.0, min(1.0, request.intent.confidence))), 4)
+    if not request.passages:
+        return min(0.15, FALLBACK_CONFIDENCE_CAP)
+    best = max(p.score for p in request.passages)
+    return round(min(0.95, 0.45 + 0.5 * max(0.0, min(1.0, best))), 4)
+
+
 def compose_with_llm(request: ComposeRequest, llm: Any, **kwargs: Any) -> ComposedReply:
     """Ask `llm` (anything with `complete(messages, **kw)` returning an object with `.text`, like
     backend.providers.llm's providers) and parse its answer. Provider errors propagate: the caller falls back."""

@@ -56,5 +56,19 @@ def decide(*, intent: IntentResult, reply: ComposedReply, reply_policy: str, aut
                     deliver=False)
 
 
+def may_send(*, intent: IntentResult, confidence_ceiling: float, reply_policy: str, auto_send_threshold: float,
+             ai_paused: bool = False) -> bool:
+    """Before the reply is written: could `decide` still send it? `confidence_ceiling` is the most confidence the
+    reply can get from what it will be written from. Only then may the customer watch it being written (an LLM's
+    streamed text): a reply that will be a draft or a hand-off must never show in their chat, even for a moment."""
+    if ai_paused or reply_policy == ReplyPolicy.ALWAYS_DRAFT:
+        return False
+    if intent.name in HANDOFF_INTENTS and intent.confidence >= HANDOFF_INTENT_MIN_CONFIDENCE:
+        return False
+    if confidence_ceiling < HANDOFF_BELOW:
+        return False
+    return reply_policy == ReplyPolicy.ALWAYS_SEND or confidence_ceiling >= auto_send_threshold
+
+
 def _handoff(reason: str, always_draft: bool, pause_ai: bool = False) -> Decision:
     return Decision(HANDOFF, reason, deliver=not always_draft, pause_ai=pause_ai)

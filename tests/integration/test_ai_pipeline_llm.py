@@ -49,13 +49,38 @@ def test_the_llm_writes_and_streams_the_reply(sqlite_db, llama_server):
     kinds = [e["type"] for c, e, _ in bus.published if c == channel]
     assert "assistant.typing" in kinds
     streamed = [e["text"] for c, e, _ in bus.published if c == channel and e["type"] == "assistant.stream"]
-    assert streamed, "the reply was not streamed"
+    written = [t for t in streamed if t]
+    assert written, "the reply was not streamed"
     # Each update holds the reply so far: it only grows.
-    assert all(later.startswith(earlier[: len(earlier) // 2]) for earlier, later in zip(streamed, streamed[1:]))
+    assert all(later.startswith(earlier[: len(earlier) // 2]) for earlier, later in zip(written, written[1:]))
+    # Had the tiny model's answer ended as a hand-off, the streamed text would have been taken away after it.
+    assert (streamed[-1] == "") == (run.action != "send")
     # The customer's message, then the assistant typing, streaming, and its stored reply.
     reply_created = len(kinds) - 1 - kinds[::-1].index("message.created")
     assert kinds.index("message.created") < kinds.index("assistant.typing") < kinds.index("assistant.stream") \
         < reply_created
+
+
+def test_a_reply_held_for_review_is_never_streamed_to_the_customer(sqlite_db, llama_server):
+    biz = _business()
+    with session_scope() as s:
+        s.get(Workspace, biz.id).reply_policy = "always_draft"
+    token = portal.identify_customer(biz.slug, "+12025550173").session_token
+    with settings_override(llm_base_url=llama_server.base_url, llm_api_key=llama_server.api_key,
+                           llm_model=llama_server.model, llm_max_tokens=32, llm_timeout_seconds=60):
+        reset_llm_cache()
+        try:
+            with recording_bus() as bus:
+                sent = portal.send_customer_message(token, "How much is a cleaning?")
+                assert wait_until_idle(120), "the LLM did not answer within 2 minutes"
+        finally:
+            reset_llm_cache()
+    with session_scope() as s:
+        run = s.exec(select(AIRun).where(AIRun.message_id == sent.id)).one()
+    assert run.provider == "openai-compatible" and run.draft_id is not None and run.reply_message_id is None
+    channel = conversation_channel(sent.conversation_id)
+    streamed = [e["text"] for c, e, _ in bus.published if c == channel and e["type"] == "assistant.stream"]
+    assert streamed == [""]  # nothing of the draft, only "nothing is being written"
 
 
 def test_when_the_llm_server_refuses_the_embedded_composer_answers(sqlite_db, llama_server):

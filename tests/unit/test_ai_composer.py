@@ -551,3 +551,35 @@ def test_compose_with_llm_uses_the_provider_and_lets_errors_through():
     assert llm.calls[0][0]["role"] == "system" and llm.calls[0][-1]["content"] == "How much is whitening?"
     with pytest.raises(TimeoutError):
         compose_with_llm(request("How much is whitening?", DENTAL[:1]), FakeLLM(None))
+
+
+def test_the_confidence_ceiling_bounds_every_answer_the_model_can_write():
+    from backend.ai.llm_composer import confidence_ceiling
+
+    req = request("How much is whitening and when are you open on Saturday?", DENTAL[:2])
+    ceiling = confidence_ceiling(req)
+    answers = ["Teeth whitening is $350 per session [1]. On Saturday we're open 9:00–13:00 [2].",
+               "Whitening is $350 [1].", "Saturday: 9:00–13:00 [2]", "Whitening is $299 [1].",
+               "I'll check with the team and get back to you.", "Yes.", "[1][2]"]
+    confidences = [parse_reply(a, req).confidence for a in answers]
+    assert max(confidences) <= ceiling and max(confidences) > ceiling - 0.1  # a bound, and a tight one
+    # Without passages, only a fallback can be written; a greeting needs none.
+    assert confidence_ceiling(request("Do you do implants?", [])) <= 0.15
+    hello = request("hi", intent="greeting")
+    assert parse_reply("Hello! I'm Ava. How can I help?", hello).confidence <= confidence_ceiling(hello)
+
+
+def test_a_reply_may_be_watched_while_written_only_when_it_could_be_sent():
+    from backend.ai.policy import may_send
+
+    question = IntentResult("pricing", 0.9)
+    kwargs = dict(intent=question, confidence_ceiling=0.8, auto_send_threshold=0.75)
+    assert may_send(reply_policy="auto_above_threshold", **kwargs)
+    assert may_send(reply_policy="always_send", **kwargs)
+    assert not may_send(reply_policy="always_draft", **kwargs)
+    assert not may_send(reply_policy="always_send", ai_paused=True, **kwargs)
+    assert not may_send(reply_policy="auto_above_threshold", intent=question, confidence_ceiling=0.7,
+                        auto_send_threshold=0.75)
+    assert not may_send(reply_policy="always_send", intent=question, confidence_ceiling=0.15, auto_send_threshold=0.5)
+    assert not may_send(reply_policy="always_send", intent=IntentResult("complaint", 0.8), confidence_ceiling=0.9,
+                        auto_send_threshold=0.5)
