@@ -156,6 +156,9 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
     date_entity, time_entity = by_field.get("date"), by_field.get("time")
     if time_entity is not None:
         state["time"] = str(time_entity.value)
+        state.pop("daypart", None)
+    elif _daypart(text):
+        state["daypart"] = _daypart(text)
     if date_entity is not None and date_entity.alternatives:
         options = sorted({str(date_entity.value), *map(str, date_entity.alternatives)})  # in calendar order
         state.update(awaiting="date", date_options=options)
@@ -207,14 +210,21 @@ def _offer(ctx: DialogContext, state: dict, service_id: int, service_name: str, 
     from backend.calendar import slots as slot_service
 
     found = []
+    daypart = state.get("daypart")
     if same_day is not None:
         found = slot_service.available_slots(ctx.workspace_id, service_id, start=same_day, end=same_day, now=ctx.now)
-        found = found[:OFFER_COUNT]
         if not found:
             intro += f"{slot_service.day_label(same_day)} is fully booked. "
+        elif daypart:
+            in_part = _in_daypart(found, daypart, ctx.timezone)
+            if not in_part:
+                intro += f"There's nothing free in the {daypart} on {slot_service.day_label(same_day)}. "
+            found = in_part or found
+        found = found[:OFFER_COUNT]
     if not found:
-        found = slot_service.nearest_slots(ctx.workspace_id, service_id, around=around, count=OFFER_COUNT,
-                                           now=ctx.now)
+        found = slot_service.nearest_slots(ctx.workspace_id, service_id, around=around,
+                                           count=OFFER_COUNT * 5 if daypart else OFFER_COUNT, now=ctx.now)
+        found = (_in_daypart(found, daypart, ctx.timezone) or found)[:OFFER_COUNT] if daypart else found
     if not found:
         state.update(awaiting="date", offered=[])
         return _reply(intro + f"I couldn't find a free time for {service_name} in the coming weeks. Which day would "
@@ -390,6 +400,24 @@ def _match_service(text: str, services) -> Any | None:
 
 
 _NEXT_WEEK = re.compile(r"\bnext week\b", re.I)
+# Parts of the day a customer asks for without a time ("tomorrow afternoon"), as hours on the business's clock.
+DAYPARTS = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
+_DAYPART_WORDS = (
+    ("morning", re.compile(r"\b(?:morning|mornings|before noon|early)\b", re.I)),
+    ("afternoon", re.compile(r"\b(?:afternoon|afternoons|after lunch|midday)\b", re.I)),
+    ("evening", re.compile(r"\b(?:evening|evenings|tonight|after work|night)\b", re.I)),
+)
+
+
+def _daypart(text: str) -> str | None:
+    found = [name for name, pattern in _DAYPART_WORDS if pattern.search(text)]
+    return found[0] if len(found) == 1 else None  # "morning or afternoon" narrows nothing
+
+
+def _in_daypart(slots, daypart: str, timezone: str) -> list:
+    start, end = DAYPARTS[daypart]
+    tz = ZoneInfo(timezone)
+    return [s for s in slots if start <= s.starts_at.astimezone(tz).hour < end]
 
 
 def _vague_start(text: str, ctx: DialogContext) -> date | None:

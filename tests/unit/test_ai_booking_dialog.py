@@ -230,3 +230,22 @@ def test_the_try_out_offers_real_free_times_and_says_when_the_owner_confirms(db)
     picked = try_message(biz.id, offered["choices"][0], use_llm=False, assistant_state=offered["assistant_state"])
     assert "confirm" in picked["reply"]["text"] and picked["booking_preview"].endswith("(waiting for your confirmation).")
     assert len(list_appointments(biz.id, utcnow() - timedelta(days=1), utcnow() + timedelta(days=3))) == 1
+
+
+def test_a_part_of_the_day_narrows_the_offered_times(db):
+    biz, service = _clinic()  # open 08:00-20:00 every day
+    identity = portal.identify_customer(biz.slug, "+12025550141")
+    reply, _ = _say(identity.session_token, "Can I book a check-up tomorrow afternoon?")
+    hours = [int(c.split(", ")[-1][:2]) for c in reply.choices]
+    assert reply.choices and all(12 <= h < 17 for h in hours), reply.choices
+
+    # A busy afternoon: said so, and the day's other free times are offered instead.
+    tomorrow = _tomorrow(12)
+    for hour in range(12, 17):
+        for minute in (0, 30):
+            book_appointment(biz.id, service_id=service.id, starts_at=tomorrow.replace(hour=hour, minute=minute),
+                             source="owner", title="Busy")
+    other = portal.identify_customer(biz.slug, "+12025550142")
+    reply, _ = _say(other.session_token, "Could I book a check-up tomorrow afternoon?")
+    assert "nothing free in the afternoon" in reply.content and reply.choices
+    assert all(not 12 <= int(c.split(", ")[-1][:2]) < 17 for c in reply.choices)
