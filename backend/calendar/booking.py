@@ -42,7 +42,7 @@ from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.messaging.events import PendingEvents
 from backend.messaging.views import contact_display_name
-from backend.models import Appointment, Contact, Conversation, Service, Workspace
+from backend.models import Appointment, BusyPeriod, CalendarConnection, Contact, Conversation, Service, Workspace
 from backend.models.enums import AppointmentStatus
 from backend.models.types import utcnow
 
@@ -452,6 +452,31 @@ def list_appointments(workspace_id: int, start: date | datetime, end: date | dat
             query = query.where(Appointment.contact_id == contact_id)
         rows = list(session.exec(query.order_by(Appointment.starts_at, Appointment.id)).all())
         return _views(session, workspace, rows)
+
+
+@dataclass(frozen=True)
+class BusyView:
+    """Busy time read from a synced calendar: it blocks slots as an appointment does."""
+
+    starts_at: datetime
+    ends_at: datetime
+    calendar: str  # the connected calendar's name, or its kind ("Google Calendar", "CalDAV")
+
+
+def list_busy(workspace_id: int, start: date | datetime, end: date | datetime) -> list[BusyView]:
+    """Busy periods from the workspace's synced calendars overlapping start..end (dates: local days, inclusive)."""
+    with session_scope() as session:
+        workspace = load_workspace(session, workspace_id)
+        lo, hi = _bounds(workspace, start, end)
+        rows = session.exec(
+            select(BusyPeriod.starts_at, BusyPeriod.ends_at, CalendarConnection.name, CalendarConnection.kind)
+            .join(CalendarConnection, CalendarConnection.id == BusyPeriod.connection_id)
+            .where(BusyPeriod.workspace_id == workspace_id, CalendarConnection.workspace_id == workspace_id,
+                   BusyPeriod.starts_at < hi, BusyPeriod.ends_at > lo)
+            .order_by(BusyPeriod.starts_at)
+        ).all()
+    kinds = {"google": "Google Calendar", "caldav": "CalDAV"}
+    return [BusyView(s, e, name or kinds.get(kind, "calendar")) for s, e, name, kind in rows]
 
 
 def get_appointment(workspace_id: int, appointment_id: int) -> AppointmentView:

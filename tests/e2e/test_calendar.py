@@ -48,6 +48,18 @@ def _chat_booking(ws: int, service_id: int, day: date, hour: int, phone: str, fi
     return contact_id
 
 
+def _busy(ws: int, name: str, starts_at: datetime, ends_at: datetime) -> None:
+    """Busy time as a calendar sync stores it (the sync itself is tested against Radicale)."""
+    from backend.db import session_scope
+    from backend.models import BusyPeriod, CalendarConnection
+
+    with session_scope() as s:
+        conn = CalendarConnection(workspace_id=ws, kind="caldav", name=name)
+        s.add(conn)
+        s.flush()
+        s.add(BusyPeriod(workspace_id=ws, connection_id=conn.id, starts_at=starts_at, ends_at=ends_at))
+
+
 def _event(page: Page, text: str):
     return page.get_by_role("button", name=re.compile(re.escape(text)))
 
@@ -60,6 +72,8 @@ def test_schedule_confirm_move_cancel_book_and_block(page: Page, live_app, app_d
     day = today + timedelta(days=7 - today.weekday() + 1)  # Tuesday of next week
     dana = _chat_booking(ws, service_id, day, 10, "+1 212 555 0147", "Dana", "Reyes")
     _chat_booking(other_ws, other_service, day, 10, "+1 212 555 0148", "Zed", "Other")
+    _busy(ws, "Iris's calendar", _at(day, 12), _at(day, 13))
+    _busy(other_ws, "Otto's calendar", _at(day, 15), _at(day, 16))
 
     page.goto(f"{base}/login")
     page.get_by_label("Email").fill(email)
@@ -78,6 +92,11 @@ def test_schedule_confirm_move_cancel_book_and_block(page: Page, live_app, app_d
     expect(booked).to_be_visible()
     expect(booked).to_have_attribute("aria-label", re.compile("pending"))
     expect(page.get_by_test_id(f"cal-day-{day.isoformat()}").get_by_role("button")).to_have_count(1)
+    # Busy time from the owner's synced calendar is drawn in the same column (it is why 12:00 offers no slot).
+    busy = page.get_by_test_id(f"cal-day-{day.isoformat()}").get_by_test_id("cal-busy")
+    expect(busy).to_have_count(1)
+    expect(busy).to_have_attribute("aria-label", re.compile(r"Busy on Iris's calendar, .* 12:00–13:00"))
+    expect(page.get_by_text("Otto's calendar")).to_have_count(0)
     expect(page.get_by_text("Zed Other")).to_have_count(0)
     expect(page.get_by_text("Massage")).to_have_count(0)
 

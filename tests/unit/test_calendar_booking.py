@@ -18,6 +18,7 @@ from backend.calendar.booking import (
     cancel_appointment,
     get_appointment,
     list_appointments,
+    list_busy,
     reschedule_appointment,
     set_appointment_status,
     upcoming_for_contact,
@@ -25,7 +26,7 @@ from backend.calendar.booking import (
 from backend.calendar.slots import available_slots
 from backend.db import get_engine, session_scope
 from backend.errors import NotFound, ServiceError
-from backend.models import Appointment, Contact, Workspace
+from backend.models import Appointment, BusyPeriod, CalendarConnection, Contact, Workspace
 from tests.unit.messaging_helpers import make_workspace, recording_bus, settle_background  # noqa: F401
 
 UTC = timezone.utc
@@ -240,6 +241,33 @@ def test_workspaces_are_isolated(db):
             action()
     assert get_appointment(other_ws, theirs.id).status == "confirmed"
     assert [v.id for v in list_appointments(ws, date(2026, 12, 1), date(2026, 12, 1))] == [mine.id]
+
+
+def busy(ws: int, spans: list[tuple[datetime, datetime]], name: str = "", kind: str = "caldav") -> None:
+    """Busy time as a calendar sync stores it."""
+    with session_scope() as s:
+        conn = CalendarConnection(workspace_id=ws, kind=kind, name=name)
+        s.add(conn)
+        s.flush()
+        for start, end in spans:
+            s.add(BusyPeriod(workspace_id=ws, connection_id=conn.id, starts_at=start, ends_at=end))
+
+
+def test_busy_time_from_synced_calendars_is_listed_per_workspace_and_blocks_slots(db):
+    ws, service = business()
+    other_ws, _ = business(slug="elm-clinic")
+    busy(ws, [(at(1, 10), at(1, 11)), (at(3, 9), at(3, 10))], name="Dr. Lee")
+    busy(ws, [(at(1, 15), at(1, 16))], kind="google")
+    busy(other_ws, [(at(1, 13), at(1, 14))], name="Theirs")
+
+    listed = list_busy(ws, date(2026, 12, 1), date(2026, 12, 1))
+    assert [(b.starts_at, b.ends_at, b.calendar) for b in listed] == [
+        (at(1, 10), at(1, 11), "Dr. Lee"), (at(1, 15), at(1, 16), "Google Calendar")]
+    assert [b.calendar for b in list_busy(other_ws, date(2026, 12, 1), date(2026, 12, 3))] == ["Theirs"]
+    # What is drawn as busy is what the slots leave out.
+    starts = {s.starts_at for s in available_slots(ws, service, start=date(2026, 12, 1), end=date(2026, 12, 1),
+                                                   now=NOW)}
+    assert at(1, 10) not in starts and at(1, 10, 30) not in starts and at(1, 11) in starts and at(1, 13) in starts
 
 
 def test_events_go_out_after_commit(db):

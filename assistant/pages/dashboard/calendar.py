@@ -137,6 +137,16 @@ def _summary(a: booking.AppointmentView, tz) -> dict[str, str]:
     }
 
 
+def _busy_summary(b: booking.BusyView, tz) -> dict[str, str]:
+    """Busy time from a synced calendar, shaped like an appointment's summary so the grid lays both out."""
+    start, end = b.starts_at.astimezone(tz), b.ends_at.astimezone(tz)
+    return {
+        "id": "", "title": "Busy", "who": b.calendar, "time": f"{_hhmm(start)}–{_hhmm(end)}", "status": "busy",
+        "status_label": "Busy", "color": "gray", "kind": "busy", "line": f"{_hhmm(start)} Busy · {b.calendar}",
+        "label": f"Busy on {b.calendar}, {_short_day(start.date())} {_hhmm(start)}–{_hhmm(end)}",
+    }
+
+
 # --- state -----------------------------------------------------------------------------------------------------
 
 
@@ -240,6 +250,9 @@ class CalendarState(AuthState):
     def _load_grid(self, first: date, last: date, tz, now: datetime, today: date) -> None:
         rows = [a for a in booking.list_appointments(self._workspace_id, first, last) if a.status != "cancelled"]
         self.in_range = len(rows)
+        # Busy time from synced calendars shows too: it is why those hours offer no slot.
+        spans = [(a.starts_at, a.ends_at, _summary(a, tz)) for a in rows] + \
+            [(b.starts_at, b.ends_at, _busy_summary(b, tz)) for b in booking.list_busy(self._workspace_id, first, last)]
         # The hours shown: the opening hours of the week, stretched to whatever is booked outside them.
         weekly = get_weekly_hours(self._workspace_id)
         opens = [int(s[:2]) for windows in weekly.values() for s, _ in windows]
@@ -247,8 +260,8 @@ class CalendarState(AuthState):
         lo, hi = (min(opens), max(closes)) if opens else (8, 18)
         n_days = (last - first).days + 1
         per_day: list[list[dict]] = [[] for _ in range(n_days)]
-        for a in rows:
-            start, end = a.starts_at.astimezone(tz), a.ends_at.astimezone(tz)
+        for starts_at, ends_at, summary in spans:
+            start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
             for i in range(n_days):
                 day = first + timedelta(days=i)
                 day_start = datetime.combine(day, time(0), tzinfo=tz)
@@ -258,7 +271,7 @@ class CalendarState(AuthState):
                 s_min = int((max(start, day_start) - day_start).total_seconds() // 60)
                 e_min = int((min(end, day_end) - day_start).total_seconds() // 60)
                 lo, hi = min(lo, s_min // 60), max(hi, -(-e_min // 60))
-                per_day[i].append({**_summary(a, tz), "_s": s_min, "_e": max(e_min, s_min + 15)})
+                per_day[i].append({**summary, "_s": s_min, "_e": max(e_min, s_min + 15)})
         lo, hi = max(0, lo), min(24, max(hi, lo + 1))
         self.hours = [f"{h:02d}:00" for h in range(lo, hi)]
         self.grid_height = f"{(hi - lo) * HOUR_PX}px"
@@ -271,7 +284,10 @@ class CalendarState(AuthState):
             for it in items:
                 it["top"] = f"{(it['_s'] - lo * 60) * HOUR_PX / 60:.1f}px"
                 it["height"] = f"{max(MIN_BLOCK_PX, (it['_e'] - it['_s']) * HOUR_PX / 60 - 2):.1f}px"
-                it["compact"] = "1" if it["_e"] - it["_s"] < 45 else ""
+                # As many lines as the block's height holds: one under 45 minutes, two under 75, else three.
+                minutes = it["_e"] - it["_s"]
+                it["lines"] = "1" if minutes < 45 else ("2" if minutes < 75 else "3")
+                it["meta"] = it["time"] + (f" · {it['who']}" if it["who"] else "")
             columns.append([{k: v for k, v in it.items() if not k.startswith("_")} for it in items])
             days.append({
                 "key": day.isoformat(), "weekday": _WEEKDAYS[day.weekday()][:3], "day": str(day.day),
@@ -709,13 +725,21 @@ def _status_badge(item: rx.Var) -> rx.Component:
     return rx.badge(item["status_label"], color_scheme=item["color"], variant="soft", size="1")
 
 
+def _event_lines(item: rx.Var) -> rx.Component:
+    return rx.match(
+        item["lines"],
+        ("1", rx.text(item["line"], class_name="cal-event-title")),
+        ("2", rx.fragment(rx.text(item["title"], class_name="cal-event-title"),
+                          rx.text(item["meta"], class_name="cal-event-meta"))),
+        rx.fragment(rx.text(item["title"], class_name="cal-event-title"),
+                    rx.text(item["time"], class_name="cal-event-meta"),
+                    rx.cond(item["who"] != "", rx.text(item["who"], class_name="cal-event-meta"))),
+    )
+
+
 def _event_block(item: rx.Var) -> rx.Component:
     return rx.el.button(
-        rx.cond(item["compact"] == "1",
-                rx.text(item["line"], class_name="cal-event-title"),
-                rx.fragment(rx.text(item["title"], class_name="cal-event-title"),
-                            rx.text(item["time"], class_name="cal-event-meta"),
-                            rx.cond(item["who"] != "", rx.text(item["who"], class_name="cal-event-meta")))),
+        _event_lines(item),
         class_name="cal-event cal-" + item["status"],
         top=item["top"],
         height=item["height"],
@@ -727,6 +751,26 @@ def _event_block(item: rx.Var) -> rx.Component:
         on_click=CalendarState.open_appointment(item["id"]),
         type="button",
     )
+
+
+def _busy_block(item: rx.Var) -> rx.Component:
+    """Busy time from a synced calendar: shown, not opened (it is edited in that calendar)."""
+    return rx.box(
+        _event_lines(item),
+        class_name="cal-event cal-busy",
+        top=item["top"],
+        height=item["height"],
+        left=item["left"],
+        width=item["width"],
+        title=item["label"],
+        aria_label=item["label"],
+        role="note",
+        data_testid="cal-busy",
+    )
+
+
+def _grid_item(item: rx.Var) -> rx.Component:
+    return rx.cond(item["kind"] == "busy", _busy_block(item), _event_block(item))
 
 
 def _day_header(d: rx.Var) -> rx.Component:
@@ -753,7 +797,7 @@ def _time_grid() -> rx.Component:
                                                                     class_name="cal-hour")),
                    class_name="cal-gutter"),
             rx.foreach(CalendarState.columns, lambda col, i: rx.box(
-                rx.foreach(col, _event_block),
+                rx.foreach(col, _grid_item),
                 rx.cond(CalendarState.days[i]["now"] != "",
                         rx.box(class_name="cal-now", top=CalendarState.days[i]["now"], aria_hidden="true")),
                 class_name=rx.cond(CalendarState.days[i]["today"] == "1", "cal-col cal-col-today", "cal-col"),
@@ -768,6 +812,21 @@ def _time_grid() -> rx.Component:
 
 
 def _list_item(item: rx.Var) -> rx.Component:
+    return rx.cond(item["kind"] == "busy", _busy_list_item(item), _appointment_list_item(item))
+
+
+def _busy_list_item(item: rx.Var) -> rx.Component:
+    return rx.box(
+        rx.text(item["time"], class_name="cal-list-time"),
+        rx.box(class_name="cal-dot cal-busy"),
+        rx.text("Busy · " + item["who"], size="2", color=rx.color("gray", 11), class_name="truncate", flex="1"),
+        class_name="cal-list-item cal-list-busy",
+        aria_label=item["label"],
+        data_testid="cal-busy",
+    )
+
+
+def _appointment_list_item(item: rx.Var) -> rx.Component:
     return rx.el.button(
         rx.text(item["time"], class_name="cal-list-time"),
         rx.box(class_name="cal-dot cal-" + item["status"]),
@@ -914,7 +973,8 @@ def _schedule_tab() -> rx.Component:
                             rx.hstack(*[rx.hstack(rx.box(class_name=f"cal-dot cal-{key}"),
                                                   rx.text(label, size="1", color=rx.color("gray", 10)),
                                                   spacing="1", align="center")
-                                        for key, label in [*STATUS_LABELS.items(), ("blocked", "Blocked")]
+                                        for key, label in [*STATUS_LABELS.items(), ("blocked", "Blocked"),
+                                                           ("busy", "Busy in a synced calendar")]
                                         if key != "cancelled"],
                                       spacing="3", wrap="wrap"),
                         ),
