@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
+from backend.calendar.slots import window_minutes
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.models import Appointment, AvailabilitySlot, DateOverride, Service, Workspace
@@ -27,6 +28,7 @@ MAX_ADVANCE_DAYS = 730
 MAX_REMINDER_LEAD_MINUTES = 7 * 24 * 60  # send_due_reminders looks this far ahead
 MAX_BOOKINGS_PER_DAY = 500
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+LATEST_CLOSE_PAST_MIDNIGHT = time(6)  # "18:00-02:00" closes on the next day; "17:00-09:00" is a typo
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -118,12 +120,14 @@ def _int(value: Any, field: str, label: str, lo: int, hi: int) -> int:
     return number
 
 
-def parse_time(value: time | str, field: str = "start") -> time:
-    """'09:30' (or a time) to a time of day, on whole minutes."""
+def parse_time(value: time | str, field: str = "start", *, closing: bool = False) -> time:
+    """'09:30' (or a time) to a time of day, on whole minutes. A closing time may be '24:00' (midnight)."""
     if isinstance(value, time):
         if value.second or value.microsecond or value.tzinfo is not None:
             raise ServiceError("Use whole minutes, in local time (e.g. 09:30).", field=field)
         return value
+    if closing and str(value or "").strip() == "24:00":
+        return time(0)
     match = _HHMM.match(str(value or "").strip())
     if not match:
         raise ServiceError(f"{value!r} is not a time like 09:30.", field=field)
@@ -140,16 +144,36 @@ def _check_windows(windows: Sequence[tuple[Any, Any]], field: str, label: str) -
         except (TypeError, ValueError):
             raise ServiceError(f"{label}: each window is a (start, end) pair like ('09:00', '12:00').",
                                field=field) from None
-        start_t, end_t = parse_time(start, field), parse_time(end, field)
-        if end_t <= start_t:
-            raise ServiceError(f"{label}: {_hhmm(start_t)}\u2013{_hhmm(end_t)} ends before it starts.", field=field)
+        start_t, end_t = parse_time(start, field), parse_time(end, field, closing=True)
+        if end_t == start_t and start_t != time(0):
+            raise ServiceError(f"{label}: {_hhmm(start_t)}\u2013{_hhmm(end_t)} starts and ends at the same time.",
+                               field=field)
+        if end_t <= start_t and end_t != time(0) and end_t > LATEST_CLOSE_PAST_MIDNIGHT:
+            raise ServiceError(f"{label}: {_hhmm(start_t)}\u2013{_hhmm(end_t)} ends before it starts (hours can run "
+                               f"past midnight until {_hhmm(LATEST_CLOSE_PAST_MIDNIGHT)}).", field=field)
         parsed.append((start_t, end_t))
     parsed.sort()
     for (s1, e1), (s2, e2) in zip(parsed, parsed[1:]):
-        if s2 < e1:
-            raise ServiceError(f"{label}: {_hhmm(s1)}\u2013{_hhmm(e1)} and {_hhmm(s2)}\u2013{_hhmm(e2)} overlap.",
-                               field=field)
+        if window_minutes(s2, e2)[0] < window_minutes(s1, e1)[1]:
+            raise ServiceError(f"{label}: {_window(s1, e1)} and {_window(s2, e2)} overlap.", field=field)
     return parsed
+
+
+def _window(start: time, end: time) -> str:
+    return f"{_hhmm(start)}\u2013{'24:00' if end == time(0) else _hhmm(end)}"
+
+
+def _check_past_midnight(week: dict[int, list[tuple[time, time]]]) -> None:
+    """A window that runs past midnight must be over before the next day's first one opens."""
+    for day, windows in week.items():
+        for start, end in windows:
+            m0, m1 = window_minutes(start, end)
+            following = (day + 1) % 7
+            for next_start, next_end in week.get(following, []):
+                if window_minutes(next_start, next_end)[0] < m1 - 1440:
+                    raise ServiceError(
+                        f"{WEEKDAY_NAMES[day]}'s {_window(start, end)} runs into {WEEKDAY_NAMES[following]}'s "
+                        f"{_window(next_start, next_end)}.", field=f"hours.{day}")
 
 
 # --- services ------------------------------------------------------------------------------------------------
@@ -262,6 +286,7 @@ def set_weekly_hours(workspace_id: int, hours: Mapping[int, Sequence[tuple[Any, 
         if day in parsed:
             raise ServiceError(f"{WEEKDAY_NAMES[day]} is given twice.", field="hours")
         parsed[day] = _check_windows(list(windows or []), f"hours.{day}", WEEKDAY_NAMES[day])
+    _check_past_midnight(parsed)
     with session_scope() as session:
         _workspace(session, workspace_id)
         session.exec(delete(AvailabilitySlot).where(AvailabilitySlot.workspace_id == workspace_id))

@@ -6,6 +6,9 @@ Rules, in the order a time is checked (`check_start` returns the first one broke
 3. opening hours: the weekly windows of the local weekday, unless a date override closes the day or replaces
    them with special hours. The *appointment itself* (start + duration) must lie inside one window. Its
    buffers need not: preparing before opening or tidying up after closing is the owner's own time.
+   A window whose closing time is not after its opening time runs past midnight ("18:00-02:00" on Friday
+   closes at 02:00 on Saturday; "-00:00" closes at midnight). It belongs to the day it opens: closing that day
+   closes it, and its starts after midnight are offered (labelled, capped) as the next day's.
 4. the grid: starts are at the window's opening time plus multiples of 5 minutes (`GRANULARITY_MINUTES`);
    `available_slots` offers every `step` minutes on that grid (default: the duration, at most 30 minutes);
 5. the day's cap (`max_bookings_per_day`, counted per local day over pending and confirmed appointments,
@@ -226,38 +229,74 @@ def _minutes_text(minutes: int) -> str:
 # --- the pure core -------------------------------------------------------------------------------------------
 
 
-def _day_windows(cal: Calendar, day: date) -> list[tuple[int, int, int, int]]:
-    """(open_ts, close_ts, open_minute, close_minute) of each window of a local day."""
+def window_minutes(opens: time, closes: time) -> tuple[int, int]:
+    """A window as minutes from the opening day's midnight; one that runs past midnight closes after 1440."""
+    m0, m1 = opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute
+    return m0, (m1 + 1440 if m1 <= m0 else m1)
+
+
+class _Offsets(dict):
+    """The UTC offset (None: it changes) of `day` and the days after it, each computed once."""
+
+    def __init__(self, cal: Calendar, day: date) -> None:
+        super().__init__()
+        self.tz, self.day = cal.tz, day
+
+    def __missing__(self, later: int) -> int | None:
+        value = self[later] = _constant_offset(self.day + timedelta(days=later), self.tz)
+        return value
+
+
+def _edge_ts(cal: Calendar, day: date, minute: int, offsets: _Offsets) -> int:
+    """A window edge `minute` minutes after `day`'s midnight (1440 and more: the next day), as epoch seconds."""
+    later, minute = divmod(minute, 1440)
+    offset = offsets[later]
+    wall_day = day + timedelta(days=later) if later else day
+    if offset is not None:
+        return _naive_ts(wall_day, minute) - offset
+    return _ts(_edge_to_utc(wall_day, time(minute // 60, minute % 60), cal.tz))
+
+
+def _day_windows(cal: Calendar, day: date, offsets: _Offsets | None = None) -> list[tuple[int, int, int, int]]:
+    """(open_ts, close_ts, open_minute, close_minute) of each window opening on a local day."""
     out = []
-    offset = _constant_offset(day, cal.tz)
-    for opens, closes in cal.hours.windows(day):
-        m0, m1 = opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute
-        if m1 <= m0:
-            continue
-        if offset is not None:
-            out.append((_naive_ts(day, m0) - offset, _naive_ts(day, m1) - offset, m0, m1))
-        else:
-            out.append((_ts(_edge_to_utc(day, opens, cal.tz)), _ts(_edge_to_utc(day, closes, cal.tz)), m0, m1))
+    windows = cal.hours.windows(day)
+    if windows and offsets is None:
+        offsets = _Offsets(cal, day)
+    for opens, closes in windows:
+        m0, m1 = window_minutes(opens, closes)
+        out.append((_edge_ts(cal, day, m0, offsets), _edge_ts(cal, day, m1, offsets), m0, m1))
     return out
 
 
-def _day_starts(cal: Calendar, day: date, duration_s: int, step: int) -> Iterable[tuple[int, int, int]]:
-    """(start_ts, open_ts, close_ts) of every grid start of a day whose appointment fits in its window."""
-    offset = _constant_offset(day, cal.tz)
-    for open_ts, close_ts, m0, m1 in _day_windows(cal, day):
+def _day_starts(cal: Calendar, day: date, duration_s: int, step: int) -> Iterable[tuple[int, int, int, int]]:
+    """(start_ts, open_ts, close_ts, days_later) of every grid start of the windows opening on a day whose
+    appointment fits in its window; days_later is 1 for starts after midnight of a window that runs past it."""
+    offsets = _Offsets(cal, day)
+    for open_ts, close_ts, m0, m1 in _day_windows(cal, day, offsets):
         last_start = close_ts - duration_s
         for m in range(m0, m1, step):
+            later, minute = divmod(m, 1440)
+            wall_day = day + timedelta(days=later) if later else day
+            offset = offsets[later]
             if offset is not None:
-                start = _naive_ts(day, m) - offset
+                start = _naive_ts(wall_day, minute) - offset
             else:
-                moment = wall_to_utc(day, time(m // 60, m % 60), cal.tz)
+                moment = wall_to_utc(wall_day, time(minute // 60, minute % 60), cal.tz)
                 if moment is None:
                     continue  # skipped by the clock change
                 start = _ts(moment)
             if start > last_start:
                 break
             if start >= open_ts:
-                yield start, open_ts, close_ts
+                yield start, open_ts, close_ts, later
+
+
+def _windows_for(cal: Calendar, day: date) -> list[tuple[date, tuple[int, int, int, int]]]:
+    """The windows a start on local `day` can lie in: the day's own, and the previous day's that run past
+    midnight into it."""
+    spill = [(day - timedelta(days=1), w) for w in _day_windows(cal, day - timedelta(days=1)) if w[3] > 1440]
+    return spill + [(day, w) for w in _day_windows(cal, day)]
 
 
 def _make_slot(cal: Calendar, start: int, duration_s: int) -> Slot:
@@ -277,16 +316,20 @@ def generate_slots(cal: Calendar, service: ServiceSpec, *, start: date, end: dat
     last = min(end, today + timedelta(days=cal.policy.max_advance_days))
     cap = cal.policy.max_bookings_per_day
     busy = cal.busy
-    slots: list[Slot] = []
-    day = first
+    found: dict[int, Slot] = {}  # by start: windows of two days may overlap past midnight
+    day = first - timedelta(days=1)  # the day before may run past midnight into the first day
     while day <= last:
-        if cap is None or cal.day_counts.get(day, 0) < cap:
-            for s, _open, _close in _day_starts(cal, day, duration_s, step):
-                if s < earliest or busy.overlaps(s - before_s, s + duration_s + after_s):
-                    continue
-                slots.append(_make_slot(cal, s, duration_s))
+        for s, _open, _close, later in _day_starts(cal, day, duration_s, step):
+            slot_day = day + timedelta(days=later) if later else day
+            if slot_day < first or slot_day > last or s in found:
+                continue
+            if cap is not None and cal.day_counts.get(slot_day, 0) >= cap:
+                continue
+            if s < earliest or busy.overlaps(s - before_s, s + duration_s + after_s):
+                continue
+            found[s] = _make_slot(cal, s, duration_s)
         day += timedelta(days=1)
-    return slots
+    return [found[s] for s in sorted(found)]
 
 
 def check_start(cal: Calendar, service: ServiceSpec, starts_at: datetime, now: datetime, *,
@@ -310,15 +353,15 @@ def check_start(cal: Calendar, service: ServiceSpec, starts_at: datetime, now: d
         if day > today + timedelta(days=cal.policy.max_advance_days):
             days = cal.policy.max_advance_days
             return f"Appointments can be booked at most {days} day{'s' if days != 1 else ''} ahead."
-        windows = _day_windows(cal, day)
-        if not windows:
-            return f"We're closed on {day_label(day)}. Please pick another day."
-        if not any(o <= s and s + duration_s <= c for o, c, _m0, _m1 in windows):
-            hours = ", ".join(f"{m0 // 60:02d}:{m0 % 60:02d}\u2013{m1 // 60:02d}:{m1 % 60:02d}"
-                              for _o, _c, m0, m1 in windows)
-            return (f"That time is outside our opening hours ({hours} on {day_label(day)}). "
+        windows = _windows_for(cal, day)
+        if not any(o <= s and s + duration_s <= c for _d, (o, c, _m0, _m1) in windows):
+            own = [_window_text(m0, m1) for opened, (_o, _c, m0, m1) in windows if opened == day]
+            if not own:
+                return f"We're closed on {day_label(day)}. Please pick another day."
+            return (f"That time is outside our opening hours ({', '.join(own)} on {day_label(day)}). "
                     "Please pick one of the offered times.")
-        if not any(start == s for start, _o, _c in _day_starts(cal, day, duration_s, GRANULARITY_MINUTES)):
+        if not any(start == s for opened, _w in windows
+                   for start, _o, _c, _later in _day_starts(cal, opened, duration_s, GRANULARITY_MINUTES)):
             return "That is not one of the offered times. Please pick one of the offered times."
         cap = cal.policy.max_bookings_per_day
         if cap is not None and cal.day_counts.get(day, 0) >= cap:
@@ -326,6 +369,10 @@ def check_start(cal: Calendar, service: ServiceSpec, starts_at: datetime, now: d
     if cal.busy.overlaps(s - service.buffer_before_minutes * 60, s + duration_s + service.buffer_after_minutes * 60):
         return "That time is no longer available. Please pick another time."
     return None
+
+
+def _window_text(m0: int, m1: int) -> str:
+    return f"{m0 // 60:02d}:{m0 % 60:02d}\u2013{m1 // 60 % 24:02d}:{m1 % 60:02d}"
 
 
 def rank_nearest(slots: Sequence[Slot], tz: ZoneInfo, around: datetime | date | None, count: int) -> list[Slot]:

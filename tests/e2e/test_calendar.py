@@ -249,11 +249,18 @@ def test_setup_and_sync_tabs(page: Page, live_app, app_db):
     page.get_by_role("button", name="Save opening hours").click()
     expect(page.get_by_role("alert").filter(has_text="Sunday")).to_be_visible()
     page.get_by_label("Hours on Sunday").fill("10:00-14:00")
+    page.get_by_label("Hours on Saturday").fill("09:00-17:00, 20:00-08:00")
+    page.get_by_role("button", name="Save opening hours").click()
+    expect(page.get_by_role("alert").filter(has_text="past midnight until 06:00")).to_be_visible()
+    page.get_by_label("Hours on Saturday").fill("09:00-17:00, 20:00-24:00")
     page.get_by_role("button", name="Save opening hours").click()
     expect(page.get_by_text("Opening hours saved.")).to_be_visible()
     from backend.calendar.availability import get_weekly_hours
 
     assert get_weekly_hours(ws)[6] == [("10:00", "14:00")]
+    assert get_weekly_hours(ws)[5] == [("09:00", "17:00"), ("20:00", "00:00")]
+    page.reload()
+    expect(page.get_by_label("Hours on Saturday")).to_have_value("09:00-17:00, 20:00-24:00")
 
     # A closed day.
     page.get_by_label("Date").fill("2026-12-24")

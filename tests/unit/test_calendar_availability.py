@@ -124,3 +124,23 @@ def test_booking_policy(db):
                                  require_confirmation=False, reminder_lead_minutes=0).max_bookings_per_day is None
     with pytest.raises(NotFound):
         get_booking_policy(99999)
+
+
+def test_hours_can_run_past_midnight(db):
+    ws = make_workspace().id
+    week = set_weekly_hours(ws, {4: [("11:00", "14:00"), ("18:00", "02:00")], 5: [("18:00", "24:00")],
+                                 6: [("00:00", "00:00")]})
+    assert week[4] == [("11:00", "14:00"), ("18:00", "02:00")] and week[5] == [("18:00", "00:00")]
+    assert week[6] == [("00:00", "00:00")]  # open all day
+    for bad, message in [
+        ({4: [("18:00", "02:00")], 5: [("01:00", "05:00")]}, "Friday's 18:00–02:00 runs into Saturday's 01:00–05:00"),
+        ({6: [("20:00", "03:00")], 0: [("02:00", "08:00")]}, "runs into Monday"),
+        ({4: [("18:00", "02:00"), ("23:00", "23:30")]}, "overlap"),
+        ({4: [("18:00", "07:00")]}, "ends before it starts .*until 06:00"),
+        ({4: [("18:00", "18:00")]}, "same time"),
+    ]:
+        with pytest.raises(ServiceError, match=message):
+            set_weekly_hours(ws, bad)
+    assert get_weekly_hours(ws) == week
+    late = save_override(ws, date(2026, 12, 31), closed=False, start="20:00", end="03:00")
+    assert (late.start, late.end) == ("20:00", "03:00")

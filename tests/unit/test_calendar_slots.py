@@ -263,3 +263,76 @@ def test_nearest_slots_offers_a_few_choices(db):
     assert [s.label for s in around_noon] == ["Thu 3 Dec, 11:00", "Thu 3 Dec, 11:30", "Thu 3 Dec, 13:00"]
     saturday = nearest_slots(ws, service, around=date(2026, 12, 5), count=2, now=NOW)  # closed: the nearest days
     assert [s.label for s in saturday] == ["Fri 4 Dec, 16:00", "Fri 4 Dec, 16:30"]
+
+
+# --- windows that run past midnight ---------------------------------------------------------------------------
+
+FRIDAY, SATURDAY = date(2026, 12, 4), date(2026, 12, 5)
+
+
+def times(slots) -> list[str]:
+    return [s.label.split(", ")[1] for s in slots]
+
+
+def test_a_window_past_midnight_offers_its_late_starts_on_the_next_day():
+    tz = "Europe/Berlin"
+    cal = make_cal(tz, [(T("22:00"), T("02:00"))], days=[4])  # Fridays only
+    assert times(day_slots(cal, FRIDAY)) == ["22:00", "22:30", "23:00", "23:30"]
+    saturday = day_slots(cal, SATURDAY)
+    assert times(saturday) == ["00:00", "00:30", "01:00", "01:30"]
+    assert all(s.label.startswith("Sat 5 Dec") for s in saturday)
+    friday_and_saturday = generate_slots(cal, HALF_HOUR, start=FRIDAY, end=SATURDAY,
+                                         now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert len(friday_and_saturday) == 8 and friday_and_saturday == sorted(friday_and_saturday,
+                                                                          key=lambda s: s.starts_at)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert check_start(cal, HALF_HOUR, datetime(2026, 12, 5, 1, 30, tzinfo=ZoneInfo(tz)), now) is None
+    assert "outside" in check_start(cal, HALF_HOUR, datetime(2026, 12, 4, 21, 0, tzinfo=ZoneInfo(tz)), now)
+    assert "closed on Sat 5 Dec" in check_start(cal, HALF_HOUR, datetime(2026, 12, 5, 2, 0, tzinfo=ZoneInfo(tz)),
+                                                now)
+
+
+def test_the_window_belongs_to_the_day_it_opens():
+    tz = "America/New_York"
+    friday_closed = make_cal(tz, [(T("22:00"), T("02:00"))], days=[4], overrides={FRIDAY: []})
+    assert day_slots(friday_closed, SATURDAY) == []
+    saturday_closed = make_cal(tz, [(T("22:00"), T("02:00"))], days=[4], overrides={SATURDAY: []})
+    assert times(day_slots(saturday_closed, SATURDAY)) == ["00:00", "00:30", "01:00", "01:30"]
+    # The day's cap counts the starts of the day they fall on.
+    capped = make_cal(tz, [(T("22:00"), T("02:00"))], days=[4], counts={SATURDAY: 1}, policy=Policy(0, 3650, 1))
+    assert times(day_slots(capped, FRIDAY)) == ["22:00", "22:30", "23:00", "23:30"]
+    assert day_slots(capped, SATURDAY) == []
+
+
+def test_closing_at_midnight_and_open_all_day():
+    tz = "Europe/Berlin"
+    assert times(day_slots(make_cal(tz, [(T("22:00"), T("00:00"))]), FRIDAY)) == ["22:00", "22:30", "23:00", "23:30"]
+    all_day = day_slots(make_cal(tz, [(T("00:00"), T("00:00"))]), FRIDAY, step=60)
+    assert len(all_day) == 24 and times(all_day)[-1] == "23:00"  # each day's own, none repeated
+
+
+def test_a_window_past_midnight_across_the_spring_change():
+    tz = "Europe/Berlin"  # 2026-03-29: 02:00 becomes 03:00
+    cal = make_cal(tz, [(T("23:00"), T("04:00"))], days=[5])  # Saturday night
+    sunday = day_slots(cal, date(2026, 3, 29), step=30)
+    assert times(sunday) == ["00:00", "00:30", "01:00", "01:30", "03:00", "03:30"]
+    assert (sunday[-1].ends_at - sunday[-1].starts_at) == timedelta(minutes=30)
+    assert sunday[-1].ends_at == datetime(2026, 3, 29, 4, 0, tzinfo=ZoneInfo(tz))
+
+
+def test_late_night_hours_in_the_database(db):
+    ws = make_workspace().id
+    with session_scope() as s:
+        s.get(Workspace, ws).timezone = "Europe/Berlin"
+    update_booking_policy(ws, min_notice_minutes=0, max_advance_days=365, max_bookings_per_day=None,
+                          require_confirmation=False, reminder_lead_minutes=0)
+    set_weekly_hours(ws, {4: [("18:00", "02:00")], 5: [("18:00", "24:00")]})
+    service = save_service(ws, name="Table", duration_minutes=60).id
+    next_friday = date.today() + timedelta(days=(4 - date.today().weekday()) % 7 + 7)
+    saturday = next_friday + timedelta(days=1)
+    assert times(available_slots(ws, service, start=saturday, end=saturday)) == [
+        "00:00", "00:30", "01:00", "18:00", "18:30", "19:00", "19:30", "20:00", "20:30", "21:00", "21:30", "22:00",
+        "22:30", "23:00"]
+    booked = book_appointment(ws, service_id=service, starts_at=datetime.combine(
+        saturday, T("01:00"), tzinfo=ZoneInfo("Europe/Berlin")))
+    assert booked.status == "confirmed"

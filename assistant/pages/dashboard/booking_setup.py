@@ -17,7 +17,7 @@ def _price(cents: int | None, currency: str) -> str:
 
 
 def _windows_text(windows) -> str:
-    return ", ".join(f"{a}-{b}" for a, b in windows)
+    return ", ".join(f"{a}-{'24:00' if b == '00:00' and a != '00:00' else b}" for a, b in windows)
 
 
 def _parse_windows(text: str) -> list[tuple[str, str]]:
@@ -306,7 +306,8 @@ def _hours_card() -> rx.Component:
             rx.vstack(
                 rx.heading("Weekly opening hours", size="3", as_="h2"),
                 rx.text("Times in ", BookingSetupState.timezone, ". Several windows per day: 09:00-12:00, "
-                        "13:00-18:00. Leave a day empty when you are closed.", size="1", color=rx.color("gray", 10)),
+                        "13:00-18:00. Late hours can run past midnight: 18:00-02:00. Leave a day empty when you "
+                        "are closed.", size="1", color=rx.color("gray", 10)),
                 rx.foreach(BookingSetupState.hours, lambda h: rx.hstack(
                     rx.text(h["label"], size="2", width="110px", flex_shrink="0"),
                     rx.input(name="day" + h["day"], default_value=h["windows"], key=h["day"] + h["windows"],

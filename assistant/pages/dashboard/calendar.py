@@ -256,7 +256,9 @@ class CalendarState(AuthState):
         # The hours shown: the opening hours of the week, stretched to whatever is booked outside them.
         weekly = get_weekly_hours(self._workspace_id)
         opens = [int(s[:2]) for windows in weekly.values() for s, _ in windows]
-        closes = [int(e[:2]) + (1 if e[3:5] != "00" else 0) for windows in weekly.values() for _, e in windows]
+        # A window past midnight keeps the grid open to midnight; its hours after midnight show when booked.
+        closes = [24 if e <= s else int(e[:2]) + (1 if e[3:5] != "00" else 0)
+                  for windows in weekly.values() for s, e in windows]
         lo, hi = (min(opens), max(closes)) if opens else (8, 18)
         n_days = (last - first).days + 1
         per_day: list[list[dict]] = [[] for _ in range(n_days)]
