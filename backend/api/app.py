@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import FastAPI, File, Header, HTTPException, Query, UploadFile
+from fastapi import FastAPI, File, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
@@ -81,22 +81,26 @@ def create_api() -> FastAPI:
         return Response(content=body, media_type="text/calendar; charset=utf-8", headers=headers)
 
     @api.get("/api/calendar/google/callback", include_in_schema=False)
-    def google_calendar_callback(state: str = "", code: str = "", error: str = "") -> Response:
-        """Google sends the owner back here; the state says which workspace started it."""
+    def google_calendar_callback(request: Request, state: str = "", code: str = "", error: str = "") -> Response:
+        """Google sends the owner back here; the state says which workspace started it, and the browser's
+        cookie that this browser started it."""
         from urllib.parse import urlencode
 
         from backend.calendar import connections
         from backend.errors import ServiceError
 
         def back(**query: str) -> RedirectResponse:
-            return RedirectResponse("/dashboard/calendar?" + urlencode({"tab": "sync", **query}), status_code=303)
+            response = RedirectResponse("/dashboard/calendar?" + urlencode({"tab": "sync", **query}), status_code=303)
+            response.delete_cookie(connections.GOOGLE_BROWSER_COOKIE, path=connections.GOOGLE_CALLBACK_PATH)
+            return response
 
         if error:
             return back(calendar_error="Google sign-in was cancelled." if error == "access_denied" else error[:200])
         redirect_uri = connections.google_redirect_uri()
         try:
             workspace_id = connections.workspace_for_google_state(state)
-            connections.complete_google_authorization(workspace_id, code, state, redirect_uri)
+            connections.complete_google_authorization(workspace_id, code, state, redirect_uri,
+                                                      request.cookies.get(connections.GOOGLE_BROWSER_COOKIE, ""))
         except ServiceError as exc:
             return back(calendar_error=exc.message)
         return back(calendar="connected")

@@ -7,6 +7,8 @@ password or an address that is not a calendar server is a form error and stores 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 GOOGLE_STATE_SECONDS = 600
 GOOGLE_CALLBACK_PATH = "/api/calendar/google/callback"
+GOOGLE_BROWSER_COOKIE = "fd_google_signin"  # the browser key, sent only to the callback path
 
 
 @dataclass(frozen=True)
@@ -201,20 +204,36 @@ def _flow(redirect_uri: str, code_verifier: str):
                                    code_verifier=code_verifier, autogenerate_code_verifier=False)
 
 
-def google_authorization_url(workspace_id: int, redirect_uri: str, user_id: int | None = None) -> tuple[str, str]:
-    """Where to send the owner to grant access, and the `state` that comes back with the code.
+@dataclass(frozen=True)
+class GoogleAuthorization:
+    url: str  # Google's consent screen
+    state: str  # comes back with the code
+    browser_key: str  # kept by the owner's browser (a cookie on the callback path) until it comes back
 
-    The state is the workspace, the PKCE verifier and an expiry, encrypted and authenticated with the server's
-    key: nothing to store, and a state that was altered or is older than ten minutes is refused.
+
+def google_authorization_url(workspace_id: int, redirect_uri: str, user_id: int | None = None
+                             ) -> GoogleAuthorization:
+    """Where to send the owner to grant access, the `state` that comes back with the code, and a key for the
+    owner's browser to keep.
+
+    The state is the workspace, the PKCE verifier, an expiry and the hash of the browser key, encrypted and
+    authenticated with the server's key: nothing to store, and a state that was altered or is older than ten
+    minutes is refused. The browser key ties the sign-in to the browser that started it: a link to Google made
+    by someone else's workspace cannot attach your Google calendar to it when you follow it.
     """
     verifier = secrets.token_urlsafe(64)[:96]
+    browser_key = secrets.token_urlsafe(24)
     flow = _flow(redirect_uri, verifier)
     payload = {"ws": workspace_id, "u": user_id, "exp": int(time.time()) + GOOGLE_STATE_SECONDS, "v": verifier,
-               "n": secrets.token_hex(8)}
+               "b": _key_hash(browser_key)}
     state = encrypt_secret(json.dumps(payload))
     url, _ = flow.authorization_url(state=state, access_type="offline", prompt="consent",
                                     include_granted_scopes="true")
-    return url, state
+    return GoogleAuthorization(url, state, browser_key)
+
+
+def _key_hash(browser_key: str) -> str:
+    return hashlib.sha256(browser_key.encode("utf-8")).hexdigest()
 
 
 def _read_state(state: str) -> dict:
@@ -232,14 +251,18 @@ def workspace_for_google_state(state: str) -> int:
     return int(_read_state(state)["ws"])
 
 
-def complete_google_authorization(workspace_id: int, code: str, state: str, redirect_uri: str) -> ConnectionView:
+def complete_google_authorization(workspace_id: int, code: str, state: str, redirect_uri: str, browser_key: str
+                                  ) -> ConnectionView:
     """Exchange the code for tokens and store them encrypted as a Google connection (or refresh an existing one
-    for the same Google account)."""
+    for the same Google account). `browser_key` is what the returning browser kept (see google_authorization_url)."""
     import google.auth.jwt
 
     payload = _read_state(state)
     if int(payload["ws"]) != workspace_id:
         raise ServiceError("This Google sign-in was started for another workspace.")
+    if not browser_key or not hmac.compare_digest(_key_hash(browser_key), str(payload.get("b", ""))):
+        raise ServiceError("This Google sign-in was started in another browser. Connect Google Calendar again "
+                           "from this browser.")
     if not code:
         raise ServiceError("Google did not send an authorization code. Start connecting again.")
     flow = _flow(redirect_uri, payload["v"])

@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+GOOGLE_CONSENT_PATH = "/e2e-google-consent"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -53,6 +54,13 @@ def live_app(tmp_path_factory):
         ASSISTANT_PUBLIC_URL=f"http://localhost:{port}",
         REFLEX_FRONTEND_PORT=str(port),
         REFLEX_BACKEND_PORT=str(port),
+        # Google's consent screen is a path the browser test answers itself (page.route); the token endpoint
+        # refuses connections: the sign-in's own checks run for real, up to the token exchange.
+        ASSISTANT_GOOGLE_CLIENT_ID="e2e-client.apps.googleusercontent.com",
+        ASSISTANT_GOOGLE_CLIENT_SECRET="e2e-client-secret",
+        ASSISTANT_GOOGLE_AUTH_URI=f"http://localhost:{port}{GOOGLE_CONSENT_PATH}",
+        ASSISTANT_GOOGLE_TOKEN_URI="http://127.0.0.1:9/token",
+        OAUTHLIB_INSECURE_TRANSPORT="1",
     )
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "e2e-app.log"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import parse_qs, urlencode, urlparse
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import GOOGLE_CONSENT_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -219,7 +222,7 @@ def test_no_services_points_to_setup(page: Page, live_app, app_db):
     expect(page).to_have_url(re.compile(r"/dashboard/calendar\?tab=setup$"))
 
 
-def test_setup_and_sync_tabs(page: Page, live_app, app_db):
+def test_setup_and_sync_tabs(page: Page, browser, live_app, app_db):
     import urllib.request
 
     base = live_app[0]
@@ -273,7 +276,7 @@ def test_setup_and_sync_tabs(page: Page, live_app, app_db):
     page.get_by_label("CalDAV address").fill("http://127.0.0.1:9/dav/")
     page.get_by_label("Username").fill("lena")
     page.get_by_label("Password").fill("secret")
-    page.get_by_role("button", name="Connect").click()
+    page.get_by_role("button", name="Connect", exact=True).click()
     expect(page.get_by_role("alert")).to_be_visible(timeout=30000)
     expect(page.get_by_test_id("calendar-connection")).to_have_count(0)
     page.get_by_role("button", name="Create link").click()
@@ -282,3 +285,22 @@ def test_setup_and_sync_tabs(page: Page, live_app, app_db):
     with urllib.request.urlopen(url.replace("localhost", "127.0.0.1")) as response:
         assert response.headers["Content-Type"].startswith("text/calendar")
         assert b"BEGIN:VCALENDAR" in response.read()
+
+    # Google: the consent screen answers at once with a code. The browser that started the sign-in gets as far
+    # as the token exchange (refused here); the same link followed in another browser is turned away before it.
+    returned: list[str] = []
+
+    def consent(route):
+        query = {k: v[0] for k, v in parse_qs(urlparse(route.request.url).query).items()}
+        back = f"{query['redirect_uri']}?{urlencode({'code': '4/0AbE2E', 'state': query['state']})}"
+        returned.append(back)
+        route.fulfill(status=302, headers={"Location": back})
+
+    page.route(f"**{GOOGLE_CONSENT_PATH}**", consent)
+    page.get_by_role("button", name="Connect Google Calendar").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/calendar/?\?tab=sync&calendar_error="), timeout=30000)
+    expect(page.get_by_text("Google did not accept the sign-in")).to_be_visible()
+    other = browser.new_context().new_page()
+    other.goto(returned[0])
+    expect(other).to_have_url(re.compile("calendar_error=.*another"))
+    other.context.close()

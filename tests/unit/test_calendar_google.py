@@ -262,7 +262,8 @@ def test_oauth_code_exchange_stores_encrypted_tokens(sqlite_db, monkeypatch):
             other = make_workspace(slug="elm-salon", name="Elm Salon")
             redirect_uri = connections.google_redirect_uri()
             assert redirect_uri == "https://desk.example/api/calendar/google/callback"
-            url, state = connections.google_authorization_url(biz.id, redirect_uri, user_id=biz.owner_id)
+            auth = connections.google_authorization_url(biz.id, redirect_uri, user_id=biz.owner_id)
+            url, state = auth.url, auth.state
             query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
             assert url.startswith("https://accounts.google.com/o/oauth2/auth?")
             assert query["client_id"] == CLIENT["google_client_id"] and query["redirect_uri"] == redirect_uri
@@ -272,9 +273,18 @@ def test_oauth_code_exchange_stores_encrypted_tokens(sqlite_db, monkeypatch):
             assert connections.workspace_for_google_state(state) == biz.id
 
             with pytest.raises(ServiceError):  # a state made for one workspace cannot connect another
-                connections.complete_google_authorization(other.id, "code", state, redirect_uri)
+                connections.complete_google_authorization(other.id, "code", state, redirect_uri, auth.browser_key)
 
             client = TestClient(create_api())
+            # A browser that did not start this sign-in (someone sent the owner the link) cannot finish it.
+            for cookie in ({}, {connections.GOOGLE_BROWSER_COOKIE: "someone-elses-key"}):
+                client.cookies.clear()
+                client.cookies.update(cookie)
+                foreign = client.get("/api/calendar/google/callback", params={"code": "4/0Ab", "state": state},
+                                     follow_redirects=False)
+                assert foreign.status_code == 303 and "another+browser" in foreign.headers["location"]
+            client.cookies.clear()
+            client.cookies.set(connections.GOOGLE_BROWSER_COOKIE, auth.browser_key)
             tampered = client.get("/api/calendar/google/callback",
                                   params={"code": "4/0Ab", "state": state[:-4] + "AAAA"}, follow_redirects=False)
             assert tampered.status_code == 303 and "calendar_error=" in tampered.headers["location"]
@@ -286,6 +296,7 @@ def test_oauth_code_exchange_stores_encrypted_tokens(sqlite_db, monkeypatch):
             done = client.get("/api/calendar/google/callback", params={"code": "4/0AbCdEf", "state": state},
                               follow_redirects=False)
             assert done.status_code == 303 and done.headers["location"] == "/dashboard/calendar?tab=sync&calendar=connected"
+            assert connections.GOOGLE_BROWSER_COOKIE in done.headers["set-cookie"]  # the key is spent: removed
             [sent] = _TokenEndpoint.received
             assert sent["grant_type"] == "authorization_code" and sent["code"] == "4/0AbCdEf"
             assert sent["redirect_uri"] == redirect_uri and len(sent["code_verifier"]) >= 43

@@ -94,14 +94,18 @@ class CalendarSyncState(AuthState):
     def connect_google(self):
         try:
             ctx = self._owner()
-            url, _state = connections.google_authorization_url(ctx.workspace_id, connections.google_redirect_uri(),
-                                                               user_id=ctx.user_id)
+            auth = connections.google_authorization_url(ctx.workspace_id, connections.google_redirect_uri(),
+                                                        user_id=ctx.user_id)
         except AuthenticationError as exc:
             return self._to_login(exc)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        # Google's consent screen in this tab; its callback brings the owner back to the Sync tab.
-        return rx.call_script(f"window.location.assign({json.dumps(url)})")
+        # This browser keeps the key that the callback must present (only on the callback's path, for as long as
+        # the sign-in may take); then Google's consent screen in this tab, whose callback brings the owner back.
+        cookie = (f"{connections.GOOGLE_BROWSER_COOKIE}={auth.browser_key}; path={connections.GOOGLE_CALLBACK_PATH}; "
+                  f"max-age={connections.GOOGLE_STATE_SECONDS}; samesite=lax")
+        return rx.call_script(f"document.cookie = {json.dumps(cookie)} + (location.protocol === 'https:' ? "
+                              f"'; secure' : ''); window.location.assign({json.dumps(auth.url)})")
 
     @rx.event
     def make_feed(self):
