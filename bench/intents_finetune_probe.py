@@ -26,33 +26,16 @@ About 12 minutes on 2 cores. The last line printed is one JSON object: {"bench":
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval-data" / "banking77" / "train.csv"
-
-
-def load_data() -> tuple[list[str], list[str]]:
-    with DATA.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return [r["text"] for r in rows], [r["category"] for r in rows]
-
-
-def split(labels: list[str], seed: int, shots: int) -> tuple[list[int], list[int]]:
-    """The product bench's split (bench/intents_banking77.py), so the figures are comparable."""
-    rng = np.random.default_rng(seed)
-    y = np.array(labels)
-    train: list[int] = []
-    for category in sorted(set(labels)):
-        idx = np.flatnonzero(y == category)
-        train.extend(int(i) for i in rng.choice(idx, shots, replace=False))
-    chosen = set(train)
-    return sorted(train), [i for i in range(len(labels)) if i not in chosen]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from intents_banking77 import load_data, split  # noqa: E402 - the product bench's data and split, to compare
 
 
 class Encoder:

@@ -25,21 +25,27 @@ def _business():
     return biz
 
 
-def test_the_llm_writes_and_streams_the_reply(sqlite_db, llama_server):
-    biz = _business()
-    token = portal.identify_customer(biz.slug, "+12025550171").session_token
+def _ask(biz, phone: str, llama_server, text: str = "How much is a cleaning?"):
+    """A customer's message answered with the LLM: (the message, its AI run, the events published meanwhile)."""
+    token = portal.identify_customer(biz.slug, phone).session_token
     with settings_override(llm_base_url=llama_server.base_url, llm_api_key=llama_server.api_key,
                            llm_model=llama_server.model, llm_max_tokens=32, llm_timeout_seconds=60):
         reset_llm_cache()
         try:
             with recording_bus() as bus:
-                sent = portal.send_customer_message(token, "How much is a cleaning?")
+                sent = portal.send_customer_message(token, text)
                 assert wait_until_idle(120), "the LLM did not answer within 2 minutes"
         finally:
             reset_llm_cache()
-
     with session_scope() as s:
         run = s.exec(select(AIRun).where(AIRun.message_id == sent.id)).one()
+    return sent, run, bus
+
+
+def test_the_llm_writes_and_streams_the_reply(sqlite_db, llama_server):
+    biz = _business()
+    sent, run, bus = _ask(biz, "+12025550171", llama_server)
+    with session_scope() as s:
         reply = s.get(Message, run.reply_message_id) if run.reply_message_id else None
     assert (run.status, run.provider) == ("done", "openai-compatible")
     assert run.error == ""
@@ -65,18 +71,7 @@ def test_a_reply_held_for_review_is_never_streamed_to_the_customer(sqlite_db, ll
     biz = _business()
     with session_scope() as s:
         s.get(Workspace, biz.id).reply_policy = "always_draft"
-    token = portal.identify_customer(biz.slug, "+12025550173").session_token
-    with settings_override(llm_base_url=llama_server.base_url, llm_api_key=llama_server.api_key,
-                           llm_model=llama_server.model, llm_max_tokens=32, llm_timeout_seconds=60):
-        reset_llm_cache()
-        try:
-            with recording_bus() as bus:
-                sent = portal.send_customer_message(token, "How much is a cleaning?")
-                assert wait_until_idle(120), "the LLM did not answer within 2 minutes"
-        finally:
-            reset_llm_cache()
-    with session_scope() as s:
-        run = s.exec(select(AIRun).where(AIRun.message_id == sent.id)).one()
+    sent, run, bus = _ask(biz, "+12025550173", llama_server)
     assert run.provider == "openai-compatible" and run.draft_id is not None and run.reply_message_id is None
     channel = conversation_channel(sent.conversation_id)
     streamed = [e["text"] for c, e, _ in bus.published if c == channel and e["type"] == "assistant.stream"]

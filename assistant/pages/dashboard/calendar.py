@@ -739,16 +739,17 @@ def _event_lines(item: rx.Var) -> rx.Component:
     )
 
 
+def _placed(item: rx.Var) -> dict:
+    """Where a block sits in its day column, and what it says to a pointer and to a screen reader."""
+    return {"top": item["top"], "height": item["height"], "left": item["left"], "width": item["width"],
+            "title": item["label"], "aria_label": item["label"]}
+
+
 def _event_block(item: rx.Var) -> rx.Component:
     return rx.el.button(
         _event_lines(item),
         class_name="cal-event cal-" + item["status"],
-        top=item["top"],
-        height=item["height"],
-        left=item["left"],
-        width=item["width"],
-        title=item["label"],
-        aria_label=item["label"],
+        **_placed(item),
         data_testid="cal-event",
         on_click=CalendarState.open_appointment(item["id"]),
         type="button",
@@ -760,12 +761,7 @@ def _busy_block(item: rx.Var) -> rx.Component:
     return rx.box(
         _event_lines(item),
         class_name="cal-event cal-busy",
-        top=item["top"],
-        height=item["height"],
-        left=item["left"],
-        width=item["width"],
-        title=item["label"],
-        aria_label=item["label"],
+        **_placed(item),
         role="note",
         data_testid="cal-busy",
     )
