@@ -33,6 +33,31 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+def _without_nul(params):
+    """Statement parameters with NUL characters taken out of every string (rebuilt only when one has any)."""
+    if isinstance(params, str):
+        return params.replace("\x00", "") if "\x00" in params else params
+    if isinstance(params, dict):
+        if any(isinstance(v, str) and "\x00" in v for v in params.values()):
+            return {k: _without_nul(v) for k, v in params.items()}
+        return params
+    if isinstance(params, (list, tuple)):
+        cleaned = [_without_nul(v) if isinstance(v, (str, dict, list, tuple)) else v for v in params]
+        if any(a is not b for a, b in zip(cleaned, params)):
+            return type(params)(cleaned)
+    return params
+
+
+def _drop_nul_characters(engine: Engine) -> None:
+    """Text from a form may carry a NUL (U+0000), which PostgreSQL refuses in text (and SQLite would keep): it
+    means nothing in a name, a title or a search, so it is dropped from every statement's parameters, for every
+    service at once."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _clean(_conn, _cursor, statement, parameters, _context, _executemany):
+        return statement, _without_nul(parameters)
+
+
 def get_engine(url: str | None = None) -> Engine:
     url = url or get_settings().effective_database_url
     with _lock:
@@ -48,6 +73,7 @@ def get_engine(url: str | None = None) -> Engine:
                 _configure_sqlite(engine)
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            _drop_nul_characters(engine)
             _engines[url] = engine
         return engine
 
