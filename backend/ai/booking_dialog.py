@@ -141,39 +141,28 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
         offered = next(o for o in state["offered"] if o["label"] == choice)
         return _commit(ctx, state, offered)
 
+    # What the message says about when, remembered before anything is asked: "tomorrow at 11" said before the
+    # service is known still counts once it is.
+    _note_when(ctx, text, entities, state, choice)
+
     if not state.get("service_id"):
         service = _match_service(text if state.get("awaiting") != "service" or choice is None else choice, services)
         if service is None and len(services) == 1:
             service = services[0]
         if service is None:
-            state["awaiting"] = "service"
+            # The names as offered answers, so a click (or typing one) is read as the answer, not a new question.
+            state.update(awaiting="service", offered=[{"label": s.name} for s in services[:8]])
             return _reply("Which service would you like to book?", [s.name for s in services][:8], state)
         state["service_id"] = service.id
     service_id = state["service_id"]
     service_name = next((s.name for s in services if s.id == service_id), "your appointment")
 
-    by_field = {e.field: e for e in entities}
-    date_entity, time_entity = by_field.get("date"), by_field.get("time")
-    if time_entity is not None:
-        state["time"] = str(time_entity.value)
-        state.pop("daypart", None)
-    elif _daypart(text):
-        state["daypart"] = _daypart(text)
-    if date_entity is not None and date_entity.alternatives:
-        options = sorted({str(date_entity.value), *map(str, date_entity.alternatives)})  # in calendar order
-        state.update(awaiting="date", date_options=options)
-        labels = [slot_service.day_label(date.fromisoformat(o)) for o in options]
+    if state.get("date_options") and not state.get("date"):
+        state["awaiting"] = "date"
+        labels = [slot_service.day_label(date.fromisoformat(o)) for o in state["date_options"]]
         return _reply("Just to be sure — which day do you mean?", labels, state, requested=["date"])
-    if state.get("awaiting") == "date" and state.get("date_options") and choice is None:
-        picked = _pick_day_label(text, state["date_options"])
-        if picked:
-            state["date"] = picked
-    if date_entity is not None:
-        state["date"] = str(date_entity.value)
-    elif not state.get("date"):
-        next_monday = _vague_start(text, ctx)
-        if next_monday is not None and not state.get("time"):
-            return _offer(ctx, state, service_id, service_name, around=next_monday)
+    if not state.get("date") and not state.get("time") and state.get("from_day"):
+        return _offer(ctx, state, service_id, service_name, around=date.fromisoformat(state.pop("from_day")))
 
     tz = ZoneInfo(ctx.timezone)
     wanted_day = date.fromisoformat(state["date"]) if state.get("date") else None
@@ -205,26 +194,56 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
                       requested=["date"])
 
 
+def _note_when(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict, choice: str | None) -> None:
+    """Keep the day, the time or the part of the day the customer gave (an ambiguous day: its readings, to ask)."""
+    by_field = {e.field: e for e in entities}
+    date_entity, time_entity = by_field.get("date"), by_field.get("time")
+    if time_entity is not None:
+        bound = _bound_before(text, time_entity)
+        if bound is None:
+            state["time"] = str(time_entity.value)
+            state.pop("window", None)
+        else:  # "after 3pm", "before noon": a range to offer from, not a time to book
+            state["time"] = None
+            state["window"] = _bounded_window(bound, str(time_entity.value))
+    elif _daypart(text):
+        state["window"] = DAYPARTS[_daypart(text)]
+    if date_entity is not None and date_entity.alternatives:
+        state.update(date=None, date_options=sorted({str(date_entity.value), *map(str, date_entity.alternatives)}))
+    elif date_entity is not None:
+        state["date"] = str(date_entity.value)
+        state.pop("date_options", None)
+    elif state.get("awaiting") == "date" and state.get("date_options") and choice is None:
+        picked = _pick_day_label(text, state["date_options"])
+        if picked:
+            state["date"] = picked
+            state.pop("date_options", None)
+    if not state.get("date"):
+        next_monday = _vague_start(text, ctx)
+        if next_monday is not None:
+            state["from_day"] = next_monday.isoformat()
+
+
 def _offer(ctx: DialogContext, state: dict, service_id: int, service_name: str, *, around, intro: str = "",
            same_day: date | None = None) -> DialogReply:
     from backend.calendar import slots as slot_service
 
     found = []
-    daypart = state.get("daypart")
+    window = state.get("window")
     if same_day is not None:
         found = slot_service.available_slots(ctx.workspace_id, service_id, start=same_day, end=same_day, now=ctx.now)
         if not found:
             intro += f"{slot_service.day_label(same_day)} is fully booked. "
-        elif daypart:
-            in_part = _in_daypart(found, daypart, ctx.timezone)
-            if not in_part:
-                intro += f"There's nothing free in the {daypart} on {slot_service.day_label(same_day)}. "
-            found = in_part or found
+        elif window:
+            inside = _in_window(found, window, ctx.timezone)
+            if not inside:
+                intro += f"There's nothing free {window['label']} on {slot_service.day_label(same_day)}. "
+            found = inside or found
         found = found[:OFFER_COUNT]
     if not found:
         found = slot_service.nearest_slots(ctx.workspace_id, service_id, around=around,
-                                           count=OFFER_COUNT * 5 if daypart else OFFER_COUNT, now=ctx.now)
-        found = (_in_daypart(found, daypart, ctx.timezone) or found)[:OFFER_COUNT] if daypart else found
+                                           count=OFFER_COUNT * 5 if window else OFFER_COUNT, now=ctx.now)
+        found = (_in_window(found, window, ctx.timezone) or found)[:OFFER_COUNT] if window else found
     if not found:
         state.update(awaiting="date", offered=[])
         return _reply(intro + f"I couldn't find a free time for {service_name} in the coming weeks. Which day would "
@@ -387,26 +406,39 @@ def _matches_choice(text: str, state: dict) -> str | None:
 
 
 def _match_service(text: str, services) -> Any | None:
+    """The service the customer named: most of the words of its name said ("a cleaning" for "Check-up &
+    cleaning"); a hyphenated word counts said whole or joined ("check-up", "checkup", "check up")."""
     said = set(_norm(text).split())
+    said |= {a + b for a, b in zip(_norm(text).split(), _norm(text).split()[1:])}  # "check up" → "checkup"
     best, best_score = None, 0.0
     for s in services:
-        words = {w for w in _norm(s.name).split() if len(w) > 2}
-        if not words:
+        concepts = []
+        for word in re.findall(r"\w+(?:-\w+)*", s.name.lower()):
+            forms = {word.replace("-", "")} | {part for part in word.split("-") if len(part) > 2}
+            if len(word.replace("-", "")) > 2:
+                concepts.append(forms)
+        if not concepts:
             continue
-        score = len(words & said) / len(words)
+        score = sum(1 for forms in concepts if forms & said) / len(concepts)
         if score > best_score:
             best, best_score = s, score
     return best if best_score >= 0.5 else None
 
 
 _NEXT_WEEK = re.compile(r"\bnext week\b", re.I)
-# Parts of the day a customer asks for without a time ("tomorrow afternoon"), as hours on the business's clock.
-DAYPARTS = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
+# Parts of the day a customer asks for without a time ("tomorrow afternoon"), as minutes on the business's clock.
+DAYPARTS = {
+    "morning": {"from": 0, "to": 12 * 60, "label": "in the morning"},
+    "afternoon": {"from": 12 * 60, "to": 17 * 60, "label": "in the afternoon"},
+    "evening": {"from": 17 * 60, "to": 24 * 60, "label": "in the evening"},
+}
 _DAYPART_WORDS = (
-    ("morning", re.compile(r"\b(?:morning|mornings|before noon|early)\b", re.I)),
+    ("morning", re.compile(r"\b(?:morning|mornings|early)\b", re.I)),
     ("afternoon", re.compile(r"\b(?:afternoon|afternoons|after lunch|midday)\b", re.I)),
     ("evening", re.compile(r"\b(?:evening|evenings|tonight|after work|night)\b", re.I)),
 )
+_AFTER = re.compile(r"\b(?:after|from|later than|past|not before)\s*$", re.I)
+_BEFORE = re.compile(r"\b(?:before|by|earlier than|until|till|no later than)\s*$", re.I)
 
 
 def _daypart(text: str) -> str | None:
@@ -414,10 +446,36 @@ def _daypart(text: str) -> str | None:
     return found[0] if len(found) == 1 else None  # "morning or afternoon" narrows nothing
 
 
-def _in_daypart(slots, daypart: str, timezone: str) -> list:
-    start, end = DAYPARTS[daypart]
+def _bound_before(text: str, time_entity: Entity) -> str | None:
+    """ "after" or "before" when the words just before the time make it a bound ("after 3pm", "before noon")."""
+    start = getattr(time_entity, "start", None)
+    if start is None:
+        return None
+    lead = text[max(0, start - 20):start]
+    if _AFTER.search(lead):
+        return "after"
+    if _BEFORE.search(lead):
+        return "before"
+    return None
+
+
+def _bounded_window(bound: str, hhmm: str) -> dict:
+    minute = int(hhmm[:2]) * 60 + int(hhmm[3:5])
+    if bound == "after":
+        return {"from": minute, "to": 24 * 60, "label": f"from {hhmm[:5]}"}
+    return {"from": 0, "to": minute, "label": f"before {hhmm[:5]}"}
+
+
+def _in_window(slots, window: dict, timezone: str) -> list:
+    """The slots that start in the window (minutes of the day on the business's clock)."""
     tz = ZoneInfo(timezone)
-    return [s for s in slots if start <= s.starts_at.astimezone(tz).hour < end]
+    out = []
+    for s in slots:
+        start = s.starts_at.astimezone(tz)
+        minute = start.hour * 60 + start.minute
+        if window["from"] <= minute < window["to"]:
+            out.append(s)
+    return out
 
 
 def _vague_start(text: str, ctx: DialogContext) -> date | None:

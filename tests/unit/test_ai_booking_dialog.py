@@ -249,3 +249,19 @@ def test_a_part_of_the_day_narrows_the_offered_times(db):
     reply, _ = _say(other.session_token, "Could I book a check-up tomorrow afternoon?")
     assert "nothing free in the afternoon" in reply.content and reply.choices
     assert all(not 12 <= int(c.split(", ")[-1][:2]) < 17 for c in reply.choices)
+
+
+def test_what_was_said_about_when_is_kept_while_the_service_is_asked(db):
+    biz, _checkup = _clinic()
+    save_service(biz.id, name="Teeth whitening", duration_minutes=60)
+    identity = portal.identify_customer(biz.slug, "+12025550143")
+    reply, _ = _say(identity.session_token, "Can I come in tomorrow at 10?")
+    assert "Which service" in reply.content and set(reply.choices) == {"Check-up", "Teeth whitening"}
+    reply, _ = _say(identity.session_token, "Teeth whitening")
+    assert "is free for Teeth whitening" in reply.content and _tomorrow(10).strftime("%a") in reply.content
+
+    # The service said in passing, written as one word, and a bound: "after 3pm" offers from 15:00 on.
+    other = portal.identify_customer(biz.slug, "+12025550144")
+    reply, _ = _say(other.session_token, "Is tomorrow after 3pm free for a checkup?")
+    assert "Check-up" in reply.content and reply.choices
+    assert all(int(c.split(", ")[-1][:2]) >= 15 for c in reply.choices), reply.choices
