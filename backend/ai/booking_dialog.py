@@ -85,9 +85,21 @@ class DialogContext:
         return f"{label} ({theirs} your time)" if theirs else label
 
 
+_OWN_APPOINTMENT = re.compile(
+    r"\b(?:when|what time|what day|which day|what date)\b[^?.!]{0,40}\b(?:my|our)\s+"
+    r"(?:next\s+)?(?:appointment|booking|reservation|visit)s?\b"
+    r"|\bdo (?:i|we) (?:still )?have (?:an? |any )?(?:appointments?|bookings?|reservations?)\b", re.I)
+
+
+def asks_about_own_appointment(text: str) -> bool:
+    """"When is my appointment?", "What time is our booking?", "Do I have an appointment?"."""
+    return _OWN_APPOINTMENT.search(text) is not None
+
+
 def wants_dialog(intent: IntentResult, assistant_state: dict[str, Any], text: str, now: datetime) -> bool:
-    """Whether this message belongs to the booking dialog: a booking intent, or an answer to what it asked."""
-    if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE:
+    """Whether this message belongs to the booking dialog: a booking intent, an answer to what it asked, or a
+    question about the customer's own appointments."""
+    if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE or asks_about_own_appointment(text):
         return True
     current = live_state(assistant_state, now)
     if not current.get("awaiting"):
@@ -108,6 +120,8 @@ def handle(ctx: DialogContext, text: str, intent: IntentResult, entities: Sequen
     from backend.calendar.availability import list_services
 
     state = live_state(assistant_state, ctx.now)
+    if asks_about_own_appointment(text):
+        return _own_appointments(ctx, state)
     if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE and state.get("flow") != intent.name \
             and not _matches_choice(text, state):
         state = {"flow": intent.name}
@@ -332,6 +346,20 @@ def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
     view = get_appointment(ctx.workspace_id, picked.id)
     state.update(appointment_id=view.id, awaiting="confirm_cancel", offered=[])
     return _reply(f"Cancel your {view.service_name or 'appointment'} on {view.label}?", [YES_CANCEL, KEEP_IT], state)
+
+
+def _own_appointments(ctx: DialogContext, state: dict) -> DialogReply:
+    """The customer's upcoming appointments, from the calendar itself; a booking in progress stays where it was."""
+    from backend.calendar.booking import upcoming_for_contact
+
+    upcoming = upcoming_for_contact(ctx.workspace_id, ctx.contact_id, now=ctx.now) if ctx.contact_id else []
+    if not upcoming:
+        return DialogReply("I don't see an upcoming appointment for you. Would you like to book one?", state=state)
+    lines = [f"{a.service_name or a.title or 'Appointment'} on {ctx.when(a.starts_at, a.label)}"
+             + (" (waiting for the team to confirm)" if a.status == "pending" else "") for a in upcoming[:5]]
+    if len(lines) == 1:
+        return DialogReply(f"You're booked for {lines[0]}.", state=state)
+    return DialogReply(f"You have {len(upcoming)} upcoming appointments: " + "; ".join(lines) + ".", state=state)
 
 
 def _pick_appointment(ctx: DialogContext, text: str, state: dict, *, verb: str):

@@ -265,3 +265,19 @@ def test_what_was_said_about_when_is_kept_while_the_service_is_asked(db):
     reply, _ = _say(other.session_token, "Is tomorrow after 3pm free for a checkup?")
     assert "Check-up" in reply.content and reply.choices
     assert all(int(c.split(", ")[-1][:2]) >= 15 for c in reply.choices), reply.choices
+
+
+def test_a_customer_asks_when_their_appointment_is(db):
+    biz, service = _clinic()
+    identity = portal.identify_customer(biz.slug, "+12025550145")
+    reply, _ = _say(identity.session_token, "When is my appointment?")
+    assert "don't see an upcoming appointment" in reply.content
+    book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(9), contact_id=identity.contact_id,
+                     source="owner")
+    reply, _ = _say(identity.session_token, "what time is my appointment again?")
+    label = _tomorrow(9).strftime("%a %-d %b, 09:00")
+    assert reply.content == f"You're booked for Check-up on {label}." and reply.choices == []
+    book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(15), contact_id=identity.contact_id,
+                     source="owner")
+    reply, _ = _say(identity.session_token, "Do I have any appointments?")
+    assert reply.content.startswith("You have 2 upcoming appointments: Check-up on ") and "15:00" in reply.content
