@@ -25,6 +25,8 @@ from backend.ai.types import ComposedReply, Entity, IntentResult
 from backend.errors import ServiceError
 
 FLOWS = ("book", "reschedule", "cancel")
+INTERRUPTING_INTENTS = ("human", "complaint", "pricing", "opening_hours", "question", "thanks", "goodbye",
+                        "greeting")
 DIALOG_CONFIDENCE = 0.95  # the dialog says what the booking service answered: nothing to guess
 MIN_INTENT_CONFIDENCE = 0.45
 STATE_TTL = timedelta(hours=2)
@@ -104,9 +106,9 @@ def wants_dialog(intent: IntentResult, assistant_state: dict[str, Any], text: st
     current = live_state(assistant_state, now)
     if not current.get("awaiting"):
         return False
-    # A clear question or request of another kind interrupts; anything else is taken as the answer.
-    return intent.name not in ("human", "complaint", "pricing", "opening_hours", "question") or \
-        _matches_choice(text, current) is not None or intent.confidence < 0.6
+    # A clear question, request or pleasantry of another kind interrupts; anything else is taken as the answer.
+    return intent.name not in INTERRUPTING_INTENTS or _matches_choice(text, current) is not None or \
+        intent.confidence < 0.6
 
 
 def requested_fields(assistant_state: dict[str, Any], now: datetime) -> list[str]:
@@ -123,7 +125,7 @@ def handle(ctx: DialogContext, text: str, intent: IntentResult, entities: Sequen
     if asks_about_own_appointment(text):
         return _own_appointments(ctx, state)
     if intent.name in FLOWS and intent.confidence >= MIN_INTENT_CONFIDENCE and state.get("flow") != intent.name \
-            and not _matches_choice(text, state):
+            and not _matches_choice(text, state) and not _answers_when(state, intent, entities, text):
         state = {"flow": intent.name}
     state.setdefault("flow", "book")
     services = [s for s in list_services(ctx.workspace_id, include_inactive=False)]
@@ -135,8 +137,17 @@ def handle(ctx: DialogContext, text: str, intent: IntentResult, entities: Sequen
         picked = _pick_appointment(ctx, text, state, verb="move")
         if isinstance(picked, DialogReply):
             return picked
-        state.update(appointment_id=picked.id, service_id=picked.service_id, awaiting="")
+        if state.get("awaiting") == "pick_appointment":
+            entities = ()  # the button named the appointment's current time, not the time wanted
+        state.update(appointment_id=picked.id, service_id=picked.service_id, awaiting="", offered=[])
     return _book(ctx, text, entities, state, services)
+
+
+def _answers_when(state: dict, intent: IntentResult, entities: Sequence[Entity], text: str) -> bool:
+    """"Thursday morning" while moving an appointment reads as a booking, but it answers the question asked."""
+    return intent.name == "book" and state.get("flow") == "reschedule" and \
+        state.get("awaiting") in ("slot", "date", "confirm") and \
+        (any(e.field in ("date", "time") for e in entities) or _daypart(text) is not None)
 
 
 # --- booking and moving ---------------------------------------------------------------------------------------
@@ -154,10 +165,19 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
     elif state.get("awaiting") == "slot" and choice is not None:
         offered = next(o for o in state["offered"] if o["label"] == choice)
         return _commit(ctx, state, offered)
+    elif state.get("awaiting") == "slot" and YES.match(text) and not entities:
+        # "yes" to several times: which one?
+        return _reply("Which of these times suits you?", [o["label"] for o in state["offered"]], state,
+                      requested=["date", "time"])
 
     # What the message says about when, remembered before anything is asked: "tomorrow at 11" said before the
     # service is known still counts once it is.
     _note_when(ctx, text, entities, state, choice)
+
+    if state.get("flow") == "book" and state.get("service_id") and state.get("awaiting") != "service":
+        named = _match_service(text, services)  # "and a cleaning on Wednesday": another service than before
+        if named is not None and named.id != state["service_id"]:
+            state["service_id"] = named.id
 
     if not state.get("service_id"):
         service = _match_service(text if state.get("awaiting") != "service" or choice is None else choice, services)

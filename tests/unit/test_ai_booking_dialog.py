@@ -281,3 +281,44 @@ def test_a_customer_asks_when_their_appointment_is(db):
                      source="owner")
     reply, _ = _say(identity.session_token, "Do I have any appointments?")
     assert reply.content.startswith("You have 2 upcoming appointments: Check-up on ") and "15:00" in reply.content
+
+
+def test_moving_one_of_two_appointments_by_its_button_then_a_part_of_the_day(db):
+    biz, service = _clinic()
+    identity = portal.identify_customer(biz.slug, "+12025550146")
+    token = identity.session_token
+    for hour in (10, 14):
+        book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(hour), contact_id=identity.contact_id,
+                         source="owner")
+    reply, _ = _say(token, "I need to reschedule")
+    assert reply.content == "Which appointment would you like to move?" and len(reply.choices) == 2
+    reply, _ = _say(token, reply.choices[1])
+    # The button named the appointment's own time: the assistant offers free times, it does not refuse that one.
+    assert "isn't available" not in reply.content and reply.choices, reply.content
+
+    # A thank-you in the middle is answered, and the question still stands.
+    reply, _ = _say(token, "thanks!")
+    assert reply.choices == [] and "Which" not in reply.content
+    day_after = _tomorrow(9) + timedelta(days=1)
+    reply, _ = _say(token, f"{day_after.strftime('%A')} morning")
+    assert reply.choices and all(c.startswith(day_after.strftime("%a")) and int(c.split(", ")[-1][:2]) < 12
+                                 for c in reply.choices), reply.choices
+    reply, _ = _say(token, reply.choices[0])
+    assert "moved" in reply.content
+    starts = sorted(a.starts_at for a in upcoming_for_contact(biz.id, identity.contact_id))
+    assert starts[0] == _tomorrow(10) and starts[1].date() == day_after.date()  # the 14:00 one moved
+
+
+def test_naming_another_service_switches_and_a_bare_yes_to_several_times_is_asked_back(db):
+    biz, checkup = _clinic()
+    save_service(biz.id, name="Teeth whitening", duration_minutes=60)
+    identity = portal.identify_customer(biz.slug, "+12025550147")
+    token = identity.session_token
+    book_appointment(biz.id, service_id=checkup.id, starts_at=_tomorrow(10), source="owner", title="Taken")
+    reply, _ = _say(token, "Can I book a check-up tomorrow at 10?")
+    assert "isn't available" in reply.content and len(reply.choices) > 1
+    offered = reply.choices
+    reply, _ = _say(token, "yes")
+    assert reply.content == "Which of these times suits you?" and reply.choices == offered
+    reply, _ = _say(token, "actually make it a teeth whitening tomorrow at 16:00")
+    assert "is free for Teeth whitening" in reply.content, reply.content
