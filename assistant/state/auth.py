@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 import reflex as rx
 
 from backend.accounts import service as accounts
-from backend.errors import AuthenticationError, SessionExpired
+from backend.errors import AuthenticationError, ServiceError, SessionExpired
+
+
+@dataclass
+class Outcome:
+    """What an owner action came to: its value, or the event the handler returns instead (to the login page,
+    or a toast); None when the error went into a field of the page."""
+
+    ok: bool
+    value: Any = None
+    event: Any = None
 
 
 class AuthState(rx.State):
@@ -53,6 +66,24 @@ class AuthState(rx.State):
         self._clear()
         reason = "expired" if isinstance(exc, SessionExpired) else ""
         return rx.redirect(f"/login?reason={reason}" if reason else "/login")
+
+    def _for_owner(self, action: Callable[[accounts.OwnerContext], Any], *, error_to: str = "") -> Outcome:
+        """Run `action(ctx)` for the signed-in owner (the session re-checked first). A lapsed session leads to the
+        login page; a refusal (ServiceError) is shown in the page's `error_to` field, or as a toast without one.
+
+            done = self._for_owner(lambda ctx: service.delete(ctx.workspace_id, item_id))
+            if not done.ok:
+                return done.event
+        """
+        try:
+            return Outcome(True, action(self._owner()))
+        except AuthenticationError as exc:
+            return Outcome(False, event=self._to_login(exc))
+        except ServiceError as exc:
+            if error_to:
+                setattr(self, error_to, exc.message)
+                return Outcome(False)
+            return Outcome(False, event=rx.toast.error(exc.message))
 
     @rx.event
     def require_owner(self):

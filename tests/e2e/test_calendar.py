@@ -299,7 +299,7 @@ def test_setup_and_sync_tabs(page: Page, browser, live_app, app_db):
     page.route(f"**{GOOGLE_CONSENT_PATH}**", consent)
     page.get_by_role("button", name="Connect Google Calendar").click()
     expect(page).to_have_url(re.compile(r"/dashboard/calendar/?\?tab=sync&calendar_error="), timeout=30000)
-    expect(page.get_by_text("Google did not accept the sign-in")).to_be_visible()
+    expect(page.get_by_text("Google did not accept the sign-in")).to_be_visible(timeout=30000)
     other = browser.new_context().new_page()
     other.goto(returned[0])
     expect(other).to_have_url(re.compile("calendar_error=.*another"))

@@ -191,16 +191,11 @@ class AssistantState(AuthState):
     @rx.event
     def save_policy(self):
         self.policy_error = ""
-        try:
-            ctx = self._owner()
-            reply_settings.update_reply_settings(ctx.workspace_id, reply_policy=self.reply_policy,
-                                                 auto_send_threshold=self.threshold, ai_enabled=self.ai_enabled,
-                                                 user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.policy_error = exc.message
-            return
+        done = self._for_owner(lambda ctx: reply_settings.update_reply_settings(
+            ctx.workspace_id, reply_policy=self.reply_policy, auto_send_threshold=self.threshold,
+            ai_enabled=self.ai_enabled, user_id=ctx.user_id), error_to="policy_error")
+        if not done.ok:
+            return done.event
         self._load_policy()
         return rx.toast.success("Reply policy saved.")
 
@@ -256,13 +251,9 @@ class AssistantState(AuthState):
 
     @rx.event
     def delete_intent(self, intent_id: str):
-        try:
-            ctx = self._owner()
-            custom_intents.delete_custom_intent(ctx.workspace_id, int(intent_id))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: custom_intents.delete_custom_intent(ctx.workspace_id, int(intent_id)))
+        if not done.ok:
+            return done.event
         self._load_intents()
 
     # --- import / export ---

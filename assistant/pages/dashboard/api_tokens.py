@@ -7,7 +7,7 @@ import reflex as rx
 from assistant.components.forms import form_alert
 from assistant.state.auth import AuthState
 from backend.accounts import api_tokens
-from backend.errors import AuthenticationError, ServiceError
+from backend.errors import AuthenticationError
 
 
 class ApiTokensState(AuthState):
@@ -34,28 +34,20 @@ class ApiTokensState(AuthState):
     @rx.event
     def create(self, form_data: dict):
         self.token_error = ""
-        try:
-            ctx = self._owner()
-            _, secret = api_tokens.create_api_token(ctx.workspace_id, form_data.get("token_name", ""),
-                                                    user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.token_error = exc.message
-            return
-        self.new_secret = secret
-        self._load(ctx.workspace_id)
+        done = self._for_owner(lambda ctx: api_tokens.create_api_token(
+            ctx.workspace_id, form_data.get("token_name", ""), user_id=ctx.user_id), error_to="token_error")
+        if not done.ok:
+            return done.event
+        _, self.new_secret = done.value
+        self._load(self._workspace_id)
 
     @rx.event
     def revoke(self, token_id: str):
-        try:
-            ctx = self._owner()
-            api_tokens.revoke_api_token(ctx.workspace_id, int(token_id), user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
-        self._load(ctx.workspace_id)
+        done = self._for_owner(
+            lambda ctx: api_tokens.revoke_api_token(ctx.workspace_id, int(token_id), user_id=ctx.user_id))
+        if not done.ok:
+            return done.event
+        self._load(self._workspace_id)
         return rx.toast.success("Token revoked. Integrations using it stop working now.")
 
     @rx.event

@@ -129,23 +129,19 @@ class BookingSetupState(AuthState):
 
     @rx.event
     def delete_service(self, service_id: str):
-        try:
-            ctx = self._owner()
-            removed = availability.delete_service(ctx.workspace_id, int(service_id))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: availability.delete_service(ctx.workspace_id, int(service_id)))
+        if not done.ok:
+            return done.event
         self._load()
-        return rx.toast.success("Service deleted." if removed else
+        return rx.toast.success("Service deleted." if done.value else
                                 "The service has bookings, so it was switched off instead of deleted.")
 
     # --- weekly hours ---
     @rx.event
     def save_hours(self, form: dict):
         self.hours_error = ""
-        try:
-            ctx = self._owner()
+
+        def act(ctx):
             week = {}
             for day in range(7):
                 try:
@@ -153,11 +149,10 @@ class BookingSetupState(AuthState):
                 except ServiceError as exc:
                     raise ServiceError(f"{WEEKDAYS[day]}: {exc.message}", field="hours") from None
             availability.set_weekly_hours(ctx.workspace_id, week)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.hours_error = exc.message
-            return
+
+        done = self._for_owner(act, error_to="hours_error")
+        if not done.ok:
+            return done.event
         self._load()
         return rx.toast.success("Opening hours saved.")
 
@@ -169,36 +164,27 @@ class BookingSetupState(AuthState):
     @rx.event
     def save_override(self, form: dict):
         self.override_error = ""
-        try:
-            ctx = self._owner()
-            availability.save_override(ctx.workspace_id, form.get("day", ""), closed=self.override_closed,
-                                       start=form.get("start") or None, end=form.get("end") or None,
-                                       note=form.get("note", ""))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.override_error = exc.message
-            return
+        done = self._for_owner(lambda ctx: availability.save_override(
+            ctx.workspace_id, form.get("day", ""), closed=self.override_closed, start=form.get("start") or None,
+            end=form.get("end") or None, note=form.get("note", "")), error_to="override_error")
+        if not done.ok:
+            return done.event
         self._load()
         return rx.toast.success("Date saved.")
 
     @rx.event
     def delete_override(self, override_id: str):
-        try:
-            ctx = self._owner()
-            availability.delete_override(ctx.workspace_id, int(override_id))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: availability.delete_override(ctx.workspace_id, int(override_id)))
+        if not done.ok:
+            return done.event
         self._load()
 
     # --- booking rules ---
     @rx.event
     def save_policy(self, form: dict):
         self.policy_error = ""
-        try:
-            ctx = self._owner()
+
+        def act(ctx):
             per_day = str(form.get("per_day", "")).strip()
             availability.update_booking_policy(
                 ctx.workspace_id, min_notice_minutes=form.get("min_notice") or 0,
@@ -206,11 +192,10 @@ class BookingSetupState(AuthState):
                 max_bookings_per_day=int(per_day) if per_day.isdigit() else (None if per_day == "" else per_day),
                 require_confirmation=form.get("confirm") == "on",
                 reminder_lead_minutes=form.get("reminder") or 0)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.policy_error = exc.message
-            return
+
+        done = self._for_owner(act, error_to="policy_error")
+        if not done.ok:
+            return done.event
         self._load()
         return rx.toast.success("Booking rules saved.")
 

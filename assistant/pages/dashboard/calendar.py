@@ -452,15 +452,10 @@ class CalendarState(AuthState):
 
     def _act(self, action, done: str):
         self.detail_error = ""
-        try:
-            self._owner()
-            view = action()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.detail_error = exc.message
-            return None
-        self._select(view.id)
+        outcome = self._for_owner(lambda ctx: action(), error_to="detail_error")
+        if not outcome.ok:
+            return outcome.event
+        self._select(outcome.value.id)
         self._load()
         return rx.toast.success(done)
 

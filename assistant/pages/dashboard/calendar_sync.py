@@ -80,26 +80,20 @@ class CalendarSyncState(AuthState):
 
     @rx.event
     def remove(self, connection_id: str):
-        try:
-            ctx = self._owner()
-            connections.remove_connection(ctx.workspace_id, int(connection_id), user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(
+            lambda ctx: connections.remove_connection(ctx.workspace_id, int(connection_id), user_id=ctx.user_id))
+        if not done.ok:
+            return done.event
         self._load()
         return rx.toast.success("Calendar disconnected; its stored password or token was deleted.")
 
     @rx.event
     def connect_google(self):
-        try:
-            ctx = self._owner()
-            auth = connections.google_authorization_url(ctx.workspace_id, connections.google_redirect_uri(),
-                                                        user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: connections.google_authorization_url(
+            ctx.workspace_id, connections.google_redirect_uri(), user_id=ctx.user_id))
+        if not done.ok:
+            return done.event
+        auth = done.value
         # This browser keeps the key that the callback must present (only on the callback's path, for as long as
         # the sign-in may take); then Google's consent screen in this tab, whose callback brings the owner back.
         cookie = (f"{connections.GOOGLE_BROWSER_COOKIE}={auth.browser_key}; path={connections.GOOGLE_CALLBACK_PATH}; "

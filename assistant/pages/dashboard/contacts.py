@@ -127,27 +127,20 @@ class ContactDetailState(AuthState):
     @rx.event
     def merge(self, other_id: str):
         self.merge_error = ""
-        try:
-            ctx = self._owner()
-            view = contacts.merge_contacts(ctx.workspace_id, self._contact_id(), int(other_id), user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.merge_error = exc.message
-            return
-        self._fill(view)
+        done = self._for_owner(lambda ctx: contacts.merge_contacts(
+            ctx.workspace_id, self._contact_id(), int(other_id), user_id=ctx.user_id), error_to="merge_error")
+        if not done.ok:
+            return done.event
+        self._fill(done.value)
         self.merge_candidates, self.merge_search = [], ""
         return rx.toast.success("Contacts merged.")
 
     @rx.event
     def delete(self):
-        try:
-            ctx = self._owner()
-            contacts.delete_contact(ctx.workspace_id, self._contact_id(), user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(
+            lambda ctx: contacts.delete_contact(ctx.workspace_id, self._contact_id(), user_id=ctx.user_id))
+        if not done.ok:
+            return done.event
         return [rx.redirect("/dashboard/contacts"), rx.toast.success("Contact and all their data deleted.")]
 
 

@@ -58,13 +58,9 @@ class DraftsState(AuthState):
 
     @rx.event
     def reject(self, draft_id: str):
-        try:
-            ctx = self._owner()
-            drafts_service.reject_draft(ctx.workspace_id, int(draft_id), ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: drafts_service.reject_draft(ctx.workspace_id, int(draft_id), ctx.user_id))
+        if not done.ok:
+            return done.event
         self._load()
 
     def on_live_event(self, channel: str, event: dict) -> None:

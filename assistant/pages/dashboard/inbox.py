@@ -113,24 +113,17 @@ class InboxState(AuthState):
 
     @rx.event
     def reject_draft(self, draft_id: str):
-        try:
-            ctx = self._ctx()
-            drafts_service.reject_draft(ctx.workspace_id, int(draft_id), ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: drafts_service.reject_draft(ctx.workspace_id, int(draft_id), ctx.user_id))
+        if not done.ok:
+            return done.event
         self._load_drafts()
 
     @rx.event
     def set_ai_paused(self, paused: bool):
-        try:
-            ctx = self._ctx()
-            inbox.set_ai_paused(ctx.workspace_id, self.selected_id, paused, user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(
+            lambda ctx: inbox.set_ai_paused(ctx.workspace_id, self.selected_id, paused, user_id=ctx.user_id))
+        if not done.ok:
+            return done.event
         self._load_selected()
 
     @rx.event
@@ -181,14 +174,10 @@ class InboxState(AuthState):
     @rx.event
     def send_reply(self, form_data: dict):
         self.reply_error = ""
-        try:
-            ctx = self._ctx()
-            inbox.send_owner_reply(ctx.workspace_id, self.selected_id, ctx.user_id, form_data.get("text", ""))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.reply_error = exc.message
-            return
+        done = self._for_owner(lambda ctx: inbox.send_owner_reply(
+            ctx.workspace_id, self.selected_id, ctx.user_id, form_data.get("text", "")), error_to="reply_error")
+        if not done.ok:
+            return done.event
         self._load_selected()
 
     @rx.event
@@ -215,13 +204,10 @@ class InboxState(AuthState):
 
     @rx.event
     def set_status(self, status: str):
-        try:
-            ctx = self._ctx()
-            inbox.set_conversation_status(ctx.workspace_id, self.selected_id, status, user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(
+            lambda ctx: inbox.set_conversation_status(ctx.workspace_id, self.selected_id, status, user_id=ctx.user_id))
+        if not done.ok:
+            return done.event
         self._load_selected()
         self._load_list()
 
@@ -229,13 +215,10 @@ class InboxState(AuthState):
     def save_title(self, title: str):
         if title == self.selected.get("title", ""):
             return
-        try:
-            ctx = self._ctx()
-            inbox.set_conversation_title(ctx.workspace_id, self.selected_id, title, user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(
+            lambda ctx: inbox.set_conversation_title(ctx.workspace_id, self.selected_id, title, user_id=ctx.user_id))
+        if not done.ok:
+            return done.event
         self._load_selected()
         self._load_list()
         return rx.toast.success("Title saved.")

@@ -91,38 +91,26 @@ class KnowledgeState(AuthState):
     @rx.event
     def add_faq(self, form_data: dict):
         self.faq_error = ""
-        try:
-            ctx = self._owner()
-            documents.add_faq(ctx.workspace_id, form_data.get("question", ""), form_data.get("answer", ""),
-                              user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.faq_error = exc.message
-            return
+        done = self._for_owner(lambda ctx: documents.add_faq(
+            ctx.workspace_id, form_data.get("question", ""), form_data.get("answer", ""), user_id=ctx.user_id),
+            error_to="faq_error")
+        if not done.ok:
+            return done.event
         self._load()
         return rx.toast.success("Question added.")
 
     @rx.event
     def retry(self, document_id: str):
-        try:
-            ctx = self._owner()
-            documents.retry_document(ctx.workspace_id, int(document_id))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: documents.retry_document(ctx.workspace_id, int(document_id)))
+        if not done.ok:
+            return done.event
         self._load()
 
     @rx.event
     def delete(self, document_id: str):
-        try:
-            ctx = self._owner()
-            documents.delete_document(ctx.workspace_id, int(document_id))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: documents.delete_document(ctx.workspace_id, int(document_id)))
+        if not done.ok:
+            return done.event
         self._load()
         return rx.toast.success("Document deleted.")
 
@@ -138,16 +126,12 @@ class KnowledgeState(AuthState):
 
     @rx.event
     def show_chunks(self, document_id: str, title: str):
-        try:
-            ctx = self._owner()
-            chunks = documents.list_chunks(ctx.workspace_id, int(document_id))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
+        done = self._for_owner(lambda ctx: documents.list_chunks(ctx.workspace_id, int(document_id)))
+        if not done.ok:
+            return done.event
         self.chunks_title = title
         self.chunks = [{"ordinal": str(c.ordinal + 1), "heading": c.heading or "", "page": str(c.page or ""),
-                        "content": c.content} for c in chunks]
+                        "content": c.content} for c in done.value]
 
     @rx.event
     def set_query(self, value: str):

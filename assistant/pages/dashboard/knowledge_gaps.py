@@ -9,7 +9,7 @@ from assistant.components.chat import local_time
 from assistant.components.forms import form_alert
 from assistant.state.auth import AuthState
 from backend.ai.gaps import list_gaps
-from backend.errors import AuthenticationError, ServiceError
+from backend.errors import AuthenticationError
 from backend.kb import documents
 
 
@@ -49,15 +49,11 @@ class GapsState(AuthState):
     @rx.event
     def save_answer(self, form_data: dict):
         self.answer_error = ""
-        try:
-            ctx = self._owner()
-            documents.add_faq(ctx.workspace_id, form_data.get("question", ""), form_data.get("answer", ""),
-                              user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
-        except ServiceError as exc:
-            self.answer_error = exc.message
-            return
+        done = self._for_owner(lambda ctx: documents.add_faq(
+            ctx.workspace_id, form_data.get("question", ""), form_data.get("answer", ""), user_id=ctx.user_id),
+            error_to="answer_error")
+        if not done.ok:
+            return done.event
         self.answering = ""
         return rx.toast.success("Answer added to your knowledge. The assistant uses it once it is indexed.")
 
