@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Mapping, Sequence
 
 from sqlalchemy import delete, func
@@ -28,6 +28,7 @@ MAX_ADVANCE_DAYS = 730
 MAX_REMINDER_LEAD_MINUTES = 7 * 24 * 60  # send_due_reminders looks this far ahead
 MAX_BOOKINGS_PER_DAY = 500
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_CLOSED_DAYS = 92  # a season closed at once; longer is better said by the weekly hours
 LATEST_CLOSE_PAST_MIDNIGHT = time(6)  # "18:00-02:00" closes on the next day; "17:00-09:00" is a typo
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -309,17 +310,26 @@ def list_overrides(workspace_id: int, start: date | None = None, end: date | Non
         return [OverrideView.of(o) for o in session.exec(query.order_by(DateOverride.day, DateOverride.id)).all()]
 
 
-def save_override(workspace_id: int, day: date, *, closed: bool = True, start: Any = None, end: Any = None,
-                  note: str = "") -> OverrideView:
-    """Close a local date, or give it special hours (closed=False, start, end). Replaces that date's override."""
-    if isinstance(day, datetime) or not isinstance(day, date):
-        try:
-            day = date.fromisoformat(str(day))
-        except ValueError:
-            raise ServiceError(f"{day!r} is not a date like 2026-12-24.", field="day") from None
+def _day(value: Any, field: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ServiceError(f"{value!r} is not a date like 2026-12-24.", field=field) from None
+
+
+def _note(note: Any) -> str:
     note = str(note or "").strip()
     if len(note) > 200:
         raise ServiceError("The note is longer than 200 characters.", field="note")
+    return note
+
+
+def save_override(workspace_id: int, day: date, *, closed: bool = True, start: Any = None, end: Any = None,
+                  note: str = "") -> OverrideView:
+    """Close a local date, or give it special hours (closed=False, start, end). Replaces that date's override."""
+    day, note = _day(day, "day"), _note(note)
     start_t = end_t = None
     if not closed:
         if start in (None, "") or end in (None, ""):
@@ -335,12 +345,38 @@ def save_override(workspace_id: int, day: date, *, closed: bool = True, start: A
         return OverrideView.of(row)
 
 
-def delete_override(workspace_id: int, override_id: int) -> None:
+def close_days(workspace_id: int, first: Any, last: Any, note: str = "") -> list[OverrideView]:
+    """Close every local date from `first` to `last` (a holiday, a week away), replacing their overrides; all
+    or nothing."""
+    first, last, note = _day(first, "day"), _day(last, "until"), _note(note)
+    if last < first:
+        raise ServiceError("The last closed day is before the first.", field="until")
+    days = (last - first).days + 1
+    if days > MAX_CLOSED_DAYS:
+        raise ServiceError(f"Close at most {MAX_CLOSED_DAYS} days at once.", field="until")
     with session_scope() as session:
-        row = tenant_get(session, DateOverride, workspace_id, override_id)
-        if row is None:
+        _workspace(session, workspace_id)
+        session.exec(delete(DateOverride).where(DateOverride.workspace_id == workspace_id, DateOverride.day >= first,
+                                                DateOverride.day <= last))
+        rows = [DateOverride(workspace_id=workspace_id, day=first + timedelta(days=i), closed=True, note=note)
+                for i in range(days)]
+        session.add_all(rows)
+        session.flush()
+        return [OverrideView.of(r) for r in rows]
+
+
+def delete_override(workspace_id: int, override_id: int) -> None:
+    delete_overrides(workspace_id, [override_id])
+
+
+def delete_overrides(workspace_id: int, override_ids: Sequence[int]) -> None:
+    """Remove dates' overrides (a closed stretch at once); all or nothing, and only the workspace's own."""
+    with session_scope() as session:
+        rows = [tenant_get(session, DateOverride, workspace_id, int(i)) for i in override_ids]
+        if not rows or any(r is None for r in rows):
             raise NotFound("That date override does not exist.", field="override_id")
-        session.delete(row)
+        for row in rows:
+            session.delete(row)
 
 
 # --- booking policy ------------------------------------------------------------------------------------------

@@ -265,11 +265,27 @@ def test_setup_and_sync_tabs(page: Page, browser, live_app, app_db):
     page.reload()
     expect(page.get_by_label("Hours on Saturday")).to_have_value("09:00-17:00, 20:00-24:00")
 
-    # A closed day.
-    page.get_by_label("Date").fill("2026-12-24")
+    # A closed day, then a week away: one row for the week, removed at once.
+    soon = datetime.now(ZoneInfo(TZ)).date() + timedelta(days=30)
+    page.get_by_label("Date").fill(soon.isoformat())
     page.get_by_label("Note").fill("Christmas Eve")
     page.get_by_role("button", name="Add date").click()
     expect(page.get_by_test_id("override")).to_contain_text("Christmas Eve")
+    page.get_by_label("Date").fill((soon + timedelta(days=10)).isoformat())
+    page.get_by_label("Closed through (optional)").fill((soon + timedelta(days=4)).isoformat())
+    page.get_by_role("button", name="Add date").click()
+    expect(page.get_by_role("alert").filter(has_text="before the first")).to_be_visible()
+    page.get_by_label("Closed through (optional)").fill((soon + timedelta(days=16)).isoformat())
+    page.get_by_label("Note").fill("Team retreat")
+    page.get_by_role("button", name="Add date").click()
+    away = page.get_by_test_id("override").filter(has_text="Team retreat")
+    expect(away).to_contain_text("Closed · 7 days")
+    expect(page.get_by_test_id("override")).to_have_count(2)
+    away.get_by_role("button", name=re.compile("^Remove")).click()
+    expect(page.get_by_test_id("override")).to_have_count(1)
+    from backend.calendar.availability import list_overrides
+
+    assert [o.day for o in list_overrides(ws)] == [soon]
 
     # Sync: an unreachable CalDAV server is refused with a reason; the ICS link is made once and serves the feed.
     page.goto(f"{base}/dashboard/calendar?tab=sync")

@@ -3,12 +3,14 @@ to its workspace."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 
 from backend.calendar.availability import (
+    close_days,
     delete_override,
+    delete_overrides,
     delete_service,
     get_booking_policy,
     get_service,
@@ -144,3 +146,26 @@ def test_hours_can_run_past_midnight(db):
     assert get_weekly_hours(ws) == week
     late = save_override(ws, date(2026, 12, 31), closed=False, start="20:00", end="03:00")
     assert (late.start, late.end) == ("20:00", "03:00")
+
+
+def test_a_stretch_of_closed_days_is_saved_and_removed_at_once(db):
+    ws = make_workspace().id
+    other = make_workspace(slug="elm-clinic").id
+    kept = save_override(ws, date(2026, 12, 23), closed=False, start="09:00", end="12:00")
+    replaced = save_override(ws, date(2026, 12, 26), closed=False, start="10:00", end="11:00")
+    closed = close_days(ws, "2026-12-24", date(2027, 1, 2), note="Holidays")
+    assert [o.day for o in closed] == [date(2026, 12, 24) + timedelta(days=i) for i in range(10)]
+    assert all(o.closed and o.note == "Holidays" for o in closed)
+    listed = list_overrides(ws)
+    assert len(listed) == 11 and listed[0].id == kept.id
+    assert next(o for o in listed if o.day == replaced.day).closed  # the special hours gave way
+    for first, last, message in [("2027-01-05", "2027-01-04", "before the first"),
+                                 ("2027-01-01", "2027-06-01", "at most 92 days"),
+                                 ("2027-01-01", "soon", "not a date")]:
+        with pytest.raises(ServiceError, match=message):
+            close_days(ws, first, last)
+    assert len(list_overrides(ws)) == 11  # nothing half-written
+    with pytest.raises(NotFound):  # another workspace's dates, even mixed with one's own
+        delete_overrides(other, [o.id for o in closed])
+    delete_overrides(ws, [o.id for o in closed])
+    assert [o.id for o in list_overrides(ws)] == [kept.id]

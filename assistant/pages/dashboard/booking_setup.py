@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import reflex as rx
 
 from assistant.components.forms import form_alert
 from assistant.state.auth import AuthState
 from backend.calendar import availability
+from backend.calendar.slots import get_zone
 from backend.errors import AuthenticationError, ServiceError
 
+OVERRIDE_FORM = "override-form"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 def _price(cents: int | None, currency: str) -> str:
     return "" if cents is None else f"{cents / 100:,.2f} {currency}"
+
+
+def _override_rows(overrides) -> list[dict[str, str]]:
+    """Upcoming overrides for the list: consecutive closed days with the same note make one row ("a week away")."""
+    rows: list[dict] = []
+    for o in overrides:
+        last = rows[-1] if rows else None
+        if last and o.closed and last["closed"] and o.note == last["note"] and o.day == last["_last"] + timedelta(1):
+            last["_last"], last["ids"] = o.day, f"{last['ids']},{o.id}"
+            continue
+        rows.append({"ids": str(o.id), "_first": o.day, "_last": o.day, "closed": o.closed, "note": o.note,
+                     "hours": "" if o.closed else f"Open {o.start}-{o.end}"})
+    out = []
+    for r in rows:
+        first, last = r["_first"], r["_last"]
+        days = (last - first).days + 1
+        label = first.strftime("%a %d %b %Y") if days == 1 else \
+            f"{first.strftime('%a %d %b')} – {last.strftime('%a %d %b %Y')}"
+        what = r["hours"] or ("Closed" if days == 1 else f"Closed · {days} days")
+        out.append({"id": r["ids"], "label": label, "what": what, "note": r["note"]})
+    return out
 
 
 def _windows_text(windows) -> str:
@@ -61,13 +86,10 @@ class BookingSetupState(AuthState):
         week = availability.get_weekly_hours(ws)
         self.hours = [{"day": str(d), "label": WEEKDAYS[d], "windows": _windows_text(week.get(d, []))}
                       for d in range(7)]
-        self.overrides = [
-            {"id": str(o.id), "day": o.day.isoformat(), "label": o.day.strftime("%a %d %b %Y"),
-             "what": "Closed" if o.closed else f"Open {o.start}-{o.end}", "note": o.note}
-            for o in availability.list_overrides(ws)
-        ]
         p = availability.get_booking_policy(ws)
         self.timezone = p.timezone
+        today = datetime.now(get_zone(p.timezone)).date()
+        self.overrides = _override_rows(availability.list_overrides(ws, start=today))
         self.policy = {"min_notice": str(p.min_notice_minutes), "max_advance": str(p.max_advance_days),
                        "per_day": "" if p.max_bookings_per_day is None else str(p.max_bookings_per_day),
                        "confirm": "1" if p.require_confirmation else "",
@@ -164,17 +186,27 @@ class BookingSetupState(AuthState):
     @rx.event
     def save_override(self, form: dict):
         self.override_error = ""
-        done = self._for_owner(lambda ctx: availability.save_override(
-            ctx.workspace_id, form.get("day", ""), closed=self.override_closed, start=form.get("start") or None,
-            end=form.get("end") or None, note=form.get("note", "")), error_to="override_error")
+        until = str(form.get("until") or "").strip() if self.override_closed else ""
+
+        def act(ctx):
+            if until:
+                return availability.close_days(ctx.workspace_id, form.get("day", ""), until, note=form.get("note", ""))
+            return availability.save_override(
+                ctx.workspace_id, form.get("day", ""), closed=self.override_closed, start=form.get("start") or None,
+                end=form.get("end") or None, note=form.get("note", ""))
+
+        done = self._for_owner(act, error_to="override_error")
         if not done.ok:
             return done.event
         self._load()
-        return rx.toast.success("Date saved.")
+        # The form is emptied only once saved: a refused date stays there to be corrected.
+        return [rx.toast.success("Days saved." if until else "Date saved."),
+                rx.call_script(f"document.getElementById('{OVERRIDE_FORM}').reset()")]
 
     @rx.event
-    def delete_override(self, override_id: str):
-        done = self._for_owner(lambda ctx: availability.delete_override(ctx.workspace_id, int(override_id)))
+    def delete_override(self, override_ids: str):
+        ids = [int(i) for i in override_ids.split(",") if i.strip().isdigit()]
+        done = self._for_owner(lambda ctx: availability.delete_overrides(ctx.workspace_id, ids))
         if not done.ok:
             return done.event
         self._load()
@@ -326,14 +358,18 @@ def _overrides_card() -> rx.Component:
                             rx.hstack(rx.input(name="start", type="time", aria_label="Opens at"),
                                       rx.text("to", size="2"),
                                       rx.input(name="end", type="time", aria_label="Closes at"),
-                                      align="center", spacing="2")),
+                                      align="center", spacing="2"),
+                            rx.hstack(rx.text("through", size="2"),
+                                      rx.input(name="until", type="date", aria_label="Closed through (optional)"),
+                                      rx.text("(optional, for several days)", size="1", color=rx.color("gray", 10)),
+                                      align="center", spacing="2", wrap="wrap")),
                     rx.input(name="note", placeholder="Note (e.g. Public holiday)", aria_label="Note", width="100%"),
                     form_alert(BookingSetupState.override_error),
                     rx.button("Add date", type="submit", variant="soft"),
                     spacing="2", width="100%", align="start",
                 ),
                 on_submit=BookingSetupState.save_override,
-                reset_on_submit=True,
+                id=OVERRIDE_FORM,
                 width="100%",
             ),
             rx.foreach(BookingSetupState.overrides, lambda o: rx.hstack(
