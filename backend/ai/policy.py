@@ -49,6 +49,8 @@ def decide(*, intent: IntentResult, reply: ComposedReply, reply_policy: str, aut
         return Decision(DRAFT, "the workspace reviews every reply", deliver=False)
     if reply_policy == ReplyPolicy.ALWAYS_SEND:
         return Decision(SEND, "the workspace sends every reply", deliver=True)
+    if reply.kind == "booking" and reply.confidence >= auto_send_threshold:
+        return Decision(SEND, "the booking dialog answered from the calendar", deliver=True)
     if reply.confidence >= auto_send_threshold:
         return Decision(SEND, f"confidence {reply.confidence:.0%} ≥ threshold {auto_send_threshold:.0%}",
                         deliver=True)

@@ -322,3 +322,15 @@ def test_naming_another_service_switches_and_a_bare_yes_to_several_times_is_aske
     assert reply.content == "Which of these times suits you?" and reply.choices == offered
     reply, _ = _say(token, "actually make it a teeth whitening tomorrow at 16:00")
     assert "is free for Teeth whitening" in reply.content, reply.content
+
+
+def test_the_owner_sees_that_the_booking_dialog_answered(db):
+    from backend.models import AIRun
+
+    biz, _service = _clinic()
+    identity = portal.identify_customer(biz.slug, "+12025550148")
+    _say(identity.session_token, "Can I book a check-up tomorrow at 10am?")
+    with session_scope() as s:
+        run = s.exec(select(AIRun).where(AIRun.workspace_id == biz.id)).one()
+    assert (run.action, run.reason, run.reply_kind) == ("send", "the booking dialog answered from the calendar",
+                                                        "booking")
