@@ -477,12 +477,14 @@ _NEXT_WEEK = re.compile(r"\bnext week\b", re.I)
 # Parts of the day a customer asks for without a time ("tomorrow afternoon"), as minutes on the business's clock.
 DAYPARTS = {
     "morning": {"from": 0, "to": 12 * 60, "label": "in the morning"},
+    "lunchtime": {"from": 11 * 60 + 30, "to": 14 * 60, "label": "around lunchtime"},
     "afternoon": {"from": 12 * 60, "to": 17 * 60, "label": "in the afternoon"},
     "evening": {"from": 17 * 60, "to": 24 * 60, "label": "in the evening"},
 }
 _DAYPART_WORDS = (
     ("morning", re.compile(r"\b(?:morning|mornings|early)\b", re.I)),
-    ("afternoon", re.compile(r"\b(?:afternoon|afternoons|after lunch|midday)\b", re.I)),
+    ("lunchtime", re.compile(r"\b(?:lunch ?time|lunch ?break|at lunch|over lunch|midday)\b", re.I)),
+    ("afternoon", re.compile(r"\b(?:afternoon|afternoons|after lunch)\b", re.I)),
     ("evening", re.compile(r"\b(?:evening|evenings|tonight|after work|night)\b", re.I)),
 )
 _AFTER = re.compile(r"\b(?:after|from|later than|past|not before)\s*$", re.I)

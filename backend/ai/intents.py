@@ -127,6 +127,8 @@ BUILTIN_INTENTS: dict[str, tuple[str, ...]] = {
         "Are you free on Thursday at 2pm for a check-up?",
         "Is there an opening tomorrow morning?",
         "Do you have anything after 5 on Monday?",
+        "Is 2pm on the 12th ok for a haircut?",
+        "Would Monday at 11 work for a check-up?",
         "I'd like to reserve a spot for the yoga class",
         "Can you fit me in for a colour and cut?",
         "I want to set up a meeting with an advisor about a mortgage",

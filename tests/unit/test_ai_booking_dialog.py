@@ -250,6 +250,10 @@ def test_a_part_of_the_day_narrows_the_offered_times(db):
     assert "nothing free in the afternoon" in reply.content and reply.choices
     assert all(not 12 <= int(c.split(", ")[-1][:2]) < 17 for c in reply.choices)
 
+    third = portal.identify_customer(biz.slug, "+12025550149")
+    reply, _ = _say(third.session_token, "can I come in at lunchtime the day after tomorrow for a check-up?")
+    assert reply.choices and all("11:30" <= c.split(", ")[-1][:5] < "14:00" for c in reply.choices), reply.choices
+
 
 def test_what_was_said_about_when_is_kept_while_the_service_is_asked(db):
     biz, _checkup = _clinic()

@@ -69,6 +69,7 @@ def test_builtin_catalogue_is_complete():
     ("How long does the appointment take?", "question"),  # about an appointment, not booking one
     ("Can I bring my kid to my appointment?", "question"),
     ("Is Friday at 4 free?", "book"),
+    ("is 9am on the 10th ok for whitening?", "book"),
     ("bye, have a nice day", "goodbye"),
 ])
 def test_builtins_classify_obvious_messages(builtin_classifier, message, expected):
