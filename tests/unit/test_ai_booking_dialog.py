@@ -338,3 +338,20 @@ def test_the_owner_sees_that_the_booking_dialog_answered(db):
         run = s.exec(select(AIRun).where(AIRun.workspace_id == biz.id)).one()
     assert (run.action, run.reason, run.reply_kind) == ("send", "the booking dialog answered from the calendar",
                                                         "booking")
+
+
+def test_tonight_in_the_small_hours_is_after_midnight(db):
+    from backend.ai import booking_dialog
+    from backend.ai.entities import extract_entities
+    from backend.ai.types import IntentResult
+
+    biz, service = _clinic()
+    set_weekly_hours(biz.id, {day: [("18:00", "03:00")] for day in range(7)})  # a bar
+    tz = ZoneInfo(TZ)
+    now = (utcnow().astimezone(tz) + timedelta(days=1)).replace(hour=20, minute=0, second=0, microsecond=0)
+    text = "Can I book a check-up tonight at 1am?"
+    entities = extract_entities(text, now=now, timezone=TZ)
+    ctx = booking_dialog.DialogContext(biz.id, None, None, TZ, now, dry_run=True)
+    out = booking_dialog.handle(ctx, text, IntentResult("book", 0.9), entities, {})
+    after_midnight = (now + timedelta(days=1)).replace(hour=1)
+    assert out.text.startswith(f"{after_midnight.strftime('%a %-d %b')}, 01:00 is free"), out.text
