@@ -245,8 +245,8 @@ def _note_when(ctx: DialogContext, text: str, entities: Sequence[Entity], state:
         else:  # "after 3pm", "before noon": a range to offer from, not a time to book
             state["time"] = None
             state["window"] = _bounded_window(bound, str(time_entity.value))
-    elif _daypart(text):
-        state["window"] = DAYPARTS[_daypart(text)]
+    elif (part := _daypart(text)) is not None:
+        state["window"] = DAYPARTS[part]
     if date_entity is not None and date_entity.alternatives:
         state.update(date=None, date_options=sorted({str(date_entity.value), *map(str, date_entity.alternatives)}))
     elif date_entity is not None:
