@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
-from backend.providers.remote import http_client
+from backend.providers.remote import SharedHTTPClient
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ class LocalMiniLM(Embedder):
 # --- OpenAI-compatible API ---------------------------------------------------------------------------------
 
 
-class OpenAIEmbeddings(Embedder):
+class OpenAIEmbeddings(SharedHTTPClient, Embedder):
     """Any server speaking OpenAI's `POST {base_url}/embeddings` (OpenAI, Azure-style gateways, Ollama, vLLM, …).
 
     The API is asked for `dim` dimensions (the size of the vector column). Connection failures, timeouts,
@@ -212,6 +212,7 @@ class OpenAIEmbeddings(Embedder):
     BATCH_SIZE = 64
     RETRY_DELAYS = (0.5, 1.0, 2.0)
     MAX_RETRY_AFTER = 10.0
+    http_headers = {"Content-Type": "application/json"}
 
     def __init__(self, base_url: str, api_key: str = "", model: str = "", dim: int = 384, timeout: float = 30.0,
                  retry_delays: Sequence[float] | None = None):
@@ -223,24 +224,10 @@ class OpenAIEmbeddings(Embedder):
         self.retry_delays = tuple(self.RETRY_DELAYS if retry_delays is None else retry_delays)
         self.name = f"openai:{self.model}"
         self._send_dimensions = True
-        self._client = None
-        self._client_lock = threading.Lock()
 
     @property
     def url(self) -> str:
         return f"{self.base_url}/embeddings"
-
-    def _http(self):
-        with self._client_lock:
-            if self._client is None:
-                self._client = http_client(self.api_key, self.timeout, {"Content-Type": "application/json"})
-            return self._client
-
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         texts = _check_texts(texts)

@@ -5,6 +5,7 @@ same way."""
 from __future__ import annotations
 
 import random
+import threading
 from typing import ClassVar
 
 RETRYABLE_KINDS = frozenset({"timeout", "connection", "rate_limit", "server"})
@@ -49,3 +50,31 @@ def http_client(api_key: str, timeout: float, headers: dict[str, str] | None = N
     if api_key:
         all_headers["Authorization"] = f"Bearer {api_key}"
     return httpx.Client(headers=all_headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+
+
+_clients_lock = threading.Lock()  # guards making and closing clients (rare), never a request
+
+
+class SharedHTTPClient:
+    """One httpx client per provider instance, made on first use and shared by threads (connections are kept
+    alive between calls). A provider sets `api_key`, `timeout` and, when it needs them, `http_headers`."""
+
+    api_key: str = ""
+    timeout: float = 30.0
+    http_headers: ClassVar[dict[str, str] | None] = None
+    _client = None
+
+    def _http(self):
+        client = self._client
+        if client is not None:
+            return client
+        with _clients_lock:
+            if self._client is None:
+                self._client = http_client(self.api_key, self.timeout, self.http_headers)
+            return self._client
+
+    def close(self) -> None:
+        with _clients_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None

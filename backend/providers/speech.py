@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlparse
 
-from backend.providers.remote import ProviderError, backoff_delay, http_client
+from backend.providers.remote import ProviderError, SharedHTTPClient, backoff_delay
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,7 @@ class LocalWhisper(SpeechToText):
 # --- OpenAI-compatible API ---------------------------------------------------------------------------------
 
 
-class OpenAITranscription(SpeechToText):
+class OpenAITranscription(SharedHTTPClient, SpeechToText):
     """Any server speaking OpenAI's `POST {base_url}/audio/transcriptions` (multipart: file, model, …).
 
     Asks for `verbose_json` (language, duration and segments, for the confidence); a server that refuses it
@@ -327,24 +327,10 @@ class OpenAITranscription(SpeechToText):
         self.backoff_max = float(backoff_max)
         self.name = f"openai:{self.model}"
         self._verbose = True
-        self._client = None
-        self._client_lock = threading.Lock()
 
     @property
     def url(self) -> str:
         return f"{self.base_url}/audio/transcriptions"
-
-    def _http(self):
-        with self._client_lock:
-            if self._client is None:
-                self._client = http_client(self.api_key, self.timeout)
-            return self._client
-
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
     def validate_config(self) -> list[str]:
         errors = []
