@@ -306,3 +306,19 @@ def tab_bar(current: rx.Var, tabs: list[tuple[str, str, str]], on_select) -> rx.
                     on_click=on_select(key)) for key, label, icon in tabs],
         spacing="2", wrap="wrap", role="tablist",
     )
+
+
+def card_heading(title: str, as_: str, new_label: str, on_new) -> rx.Component:
+    """A card's heading with its "New …" button on the right."""
+    return rx.hstack(rx.heading(title, size="3", as_=as_), rx.spacer(),
+                     rx.button(rx.icon("plus", size=14), new_label, on_click=on_new),
+                     width="100%", align="center")
+
+
+def edit_delete_buttons(name: rx.Var, on_edit, on_delete) -> rx.Fragment:
+    """The pencil and bin at the end of a row in a list card, named for screen readers."""
+    return rx.fragment(
+        rx.icon_button(rx.icon("pencil", size=14), variant="ghost", aria_label="Edit " + name, on_click=on_edit),
+        rx.icon_button(rx.icon("trash_2", size=14), variant="ghost", color_scheme="red", aria_label="Delete " + name,
+                       on_click=on_delete),
+    )

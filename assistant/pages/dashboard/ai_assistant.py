@@ -9,7 +9,7 @@ import reflex as rx
 
 from assistant.components.chat import quick_replies
 from assistant.components.forms import form_alert
-from assistant.components.layout import dashboard_shell, page_header, tab_bar
+from assistant.components.layout import card_heading, dashboard_shell, edit_delete_buttons, page_header, tab_bar
 from assistant.state.auth import AuthState
 from backend.ai import custom_intents, playground, reply_settings, workspace_config
 from backend.ai.intents import BUILTIN_INTENT_LABELS, BUILTIN_INTENTS
@@ -516,9 +516,7 @@ def _intents_tab() -> rx.Component:
     return rx.vstack(
         rx.card(
             rx.vstack(
-                rx.hstack(rx.heading("Your intents", size="3", as_="h3"), rx.spacer(),
-                          rx.button(rx.icon("plus", size=14), "New intent", on_click=AssistantState.new_intent),
-                          width="100%", align="center"),
+                card_heading("Your intents", "h3", "New intent", AssistantState.new_intent),
                 rx.cond(
                     AssistantState.intents.length() > 0,
                     rx.vstack(rx.foreach(AssistantState.intents, lambda i: rx.hstack(
@@ -527,11 +525,8 @@ def _intents_tab() -> rx.Component:
                                             spacing="2", align="center"),
                                   rx.text(i["preview"], size="1", color=rx.color("gray", 10), class_name="truncate"),
                                   spacing="1", min_width="0", flex="1"),
-                        rx.icon_button(rx.icon("pencil", size=14), variant="ghost", aria_label="Edit " + i["label"],
-                                       on_click=AssistantState.edit_intent(i["id"])),
-                        rx.icon_button(rx.icon("trash_2", size=14), variant="ghost", color_scheme="red",
-                                       aria_label="Delete " + i["label"],
-                                       on_click=AssistantState.delete_intent(i["id"])),
+                        edit_delete_buttons(i["label"], AssistantState.edit_intent(i["id"]),
+                                            AssistantState.delete_intent(i["id"])),
                         width="100%", align="center", class_name="gap-card", data_testid="custom-intent")),
                         spacing="2", width="100%"),
                     rx.text("No intents of your own yet. Add one for what your customers often ask about, such as "

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import reflex as rx
 
 from assistant.components.forms import form_alert
+from assistant.components.layout import card_heading, edit_delete_buttons
 from assistant.state.auth import AuthState
 from backend.calendar import availability
 from backend.calendar.slots import get_zone
@@ -284,9 +285,7 @@ def _service_dialog() -> rx.Component:
 def _services_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(rx.heading("Services", size="3", as_="h2"), rx.spacer(),
-                      rx.button(rx.icon("plus", size=14), "New service", on_click=BookingSetupState.new_service),
-                      width="100%", align="center"),
+            card_heading("Services", "h2", "New service", BookingSetupState.new_service),
             rx.cond(
                 BookingSetupState.services.length() > 0,
                 rx.vstack(rx.foreach(BookingSetupState.services, lambda s: rx.hstack(
@@ -301,10 +300,8 @@ def _services_card() -> rx.Component:
                                                                  color=rx.color("gray", 10))),
                         spacing="1", min_width="0", flex="1",
                     ),
-                    rx.icon_button(rx.icon("pencil", size=14), variant="ghost", aria_label="Edit " + s["name"],
-                                   on_click=BookingSetupState.edit_service(s["id"])),
-                    rx.icon_button(rx.icon("trash_2", size=14), variant="ghost", color_scheme="red",
-                                   aria_label="Delete " + s["name"], on_click=BookingSetupState.delete_service(s["id"])),
+                    edit_delete_buttons(s["name"], BookingSetupState.edit_service(s["id"]),
+                                        BookingSetupState.delete_service(s["id"])),
                     width="100%", align="center", class_name="gap-card", data_testid="service")),
                     spacing="2", width="100%"),
                 rx.text("No services yet. Add what customers can book, such as “Check-up, 45 minutes”.", size="2",
