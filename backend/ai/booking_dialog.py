@@ -204,11 +204,6 @@ def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict
     try:
         if wanted_day and wanted_time:
             wanted = datetime.combine(wanted_day, wanted_time, tzinfo=tz)
-            if wanted < ctx.now and wanted_time < time(6) and _TONIGHT.search(text):
-                # "tonight at 1am": the small hours after this evening, on the next calendar day
-                wanted_day += timedelta(days=1)
-                state["date"] = wanted_day.isoformat()
-                wanted = datetime.combine(wanted_day, wanted_time, tzinfo=tz)
             if wanted < ctx.now:
                 state.update(date=None, time=None)
                 return _offer(ctx, state, service_id, service_name, around=None,
@@ -479,7 +474,6 @@ def _match_service(text: str, services) -> Any | None:
 
 
 _NEXT_WEEK = re.compile(r"\bnext week\b", re.I)
-_TONIGHT = re.compile(r"\b(?:tonight|tonite|this evening|later today)\b", re.I)
 # Parts of the day a customer asks for without a time ("tomorrow afternoon"), as minutes on the business's clock.
 DAYPARTS = {
     "morning": {"from": 0, "to": 12 * 60, "label": "in the morning"},

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -398,6 +398,7 @@ def extract_entities(text: str, *, now: datetime, timezone: str, fields: Sequenc
         # "my friend and I booked for 2": the number said wins over the people listed
         accepted = [c for c in accepted if not (c.kind == "count" and c.meta.get("implicit"))]
     accepted += _fallbacks(text, accepted, requested, kinds_by_key, clock)
+    _small_hours_of_tonight(text, accepted, clock)
     if "number" in wanted:
         accepted += _number_entities(text, accepted, specs, kinds_by_key, requested)
 
@@ -430,6 +431,19 @@ def extract_entities(text: str, *, now: datetime, timezone: str, fields: Sequenc
                           confidence=e.confidence, type=e.type, alternatives=e.alternatives))
     out.sort(key=lambda e: (e.start, e.end, e.field))
     return out
+
+
+_TONIGHT = re.compile(r"(?:tonight|tonite|tonigth|this\s+evening|this\s+eve)", re.I)
+
+
+def _small_hours_of_tonight(text: str, accepted: list[Candidate], clock: Clock) -> None:
+    """"Tonight at 1am" said in the evening is the small hours after it: the next calendar day. (Said after
+    midnight, "tonight" already reads as the day just begun.)"""
+    if clock.now.hour < 4 or not any(c.kind == "time" and str(c.value) < "06:00" for c in accepted):
+        return
+    for c in accepted:
+        if c.kind == "date" and _TONIGHT.fullmatch(text[c.start:c.end].strip()):
+            c.value = (date.fromisoformat(str(c.value)) + timedelta(days=1)).isoformat()
 
 
 def _assign(keys: list[str], found: list[Candidate], requested: Sequence[str]) -> list[tuple[str, Candidate]]:

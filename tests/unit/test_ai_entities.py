@@ -188,6 +188,14 @@ def test_tomorrow_said_after_midnight_offers_today():
     assert d.value == "2026-03-06" and d.alternatives == ("2026-03-05",) and d.confidence < 0.8
 
 
+def test_tonight_in_the_small_hours_is_the_next_calendar_day():
+    evening = datetime(2026, 3, 5, 20, 0, tzinfo=ZoneInfo(NY))
+    assert one(extract("Can I come tonight at 1am?", now=evening), "date").value == "2026-03-06"
+    assert one(extract("tonight at 8pm", now=evening), "date").value == "2026-03-05"
+    after_midnight = datetime(2026, 3, 6, 0, 30, tzinfo=ZoneInfo(NY))  # "tonight" is already the day begun
+    assert one(extract("tonight at 1am", now=after_midnight), "date").value == "2026-03-06"
+
+
 def test_a_time_the_customer_rules_out_is_not_extracted():
     ents = extract("I said 5pm not 6pm")
     assert [e.value for e in by_field(ents, "time")] == ["17:00"]
