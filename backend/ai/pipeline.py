@@ -330,7 +330,7 @@ def _write_result(run: AIRun, token: datetime, result: EngineResult, latency_ms:
             execution_options={"synchronize_session": False},
         )
     events.publish()
-    if not (deliver and action == SEND):
+    if not (deliver and action == SEND) and ((result.answer or reply).provider != "embedded" or result.llm_error):
         # Whatever an LLM streamed is not what the customer gets (a draft, or a hand-off notice): take it away.
         publish_assistant_stream(run.conversation_id, "")
     if notice:

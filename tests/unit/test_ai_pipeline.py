@@ -17,7 +17,7 @@ from backend.messaging import inbox, portal
 from backend.models import AIRun, Conversation, Draft, Message, Notification, Workspace
 from backend.models.types import utcnow
 from backend.providers.background import run_inline
-from tests.unit.messaging_helpers import make_workspace, settings_override, settle
+from tests.unit.messaging_helpers import make_workspace, recording_bus, settings_override, settle
 from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
 
 FAQ = [
@@ -81,8 +81,11 @@ def test_a_question_the_documents_answer_gets_a_cited_reply(db):
 def test_under_always_draft_the_customer_sees_nothing_until_the_owner_approves(db):
     biz = _workspace(policy="always_draft")
     token = _customer(biz)
-    sent = portal.send_customer_message(token, "Do you take Cigna insurance?")
-    settle()
+    with recording_bus() as bus:
+        sent = portal.send_customer_message(token, "Do you take Cigna insurance?")
+        settle()
+    # Nothing was streamed (no LLM), so there is nothing to take back either.
+    assert not [e for _c, e, _ in bus.published if e["type"] == "assistant.stream"]
 
     assert [m.sender for m in _messages(sent.conversation_id)] == ["customer"]
     pending = drafts.list_drafts(biz.id)
