@@ -91,3 +91,12 @@ def form_alert(message: rx.Var, color: str = "red") -> rx.Component:
 
 def submit_button(text: str, loading: rx.Var, **props) -> rx.Component:
     return rx.button(text, type="submit", loading=loading, size="3", width="100%", **props)
+
+
+def dialog_actions(label: str, on_click=None) -> rx.Component:
+    """A dialog's footer: Cancel (closes it) and the action, on the right. Without `on_click` the action submits
+    the dialog's form."""
+    action = rx.button(label, type="submit") if on_click is None else rx.button(label, on_click=on_click,
+                                                                                  type="button")
+    return rx.hstack(rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                     action, spacing="2", justify="end", width="100%")

@@ -8,7 +8,7 @@ import json
 import reflex as rx
 
 from assistant.components.chat import quick_replies
-from assistant.components.forms import form_alert
+from assistant.components.forms import dialog_actions, form_alert
 from assistant.components.layout import card_heading, dashboard_shell, edit_delete_buttons, page_header, tab_bar
 from assistant.state.auth import AuthState
 from backend.ai import custom_intents, playground, reply_settings, workspace_config
@@ -497,9 +497,7 @@ def _intent_dialog() -> rx.Component:
                                  key=AssistantState.intent_examples, rows="8", width="100%",
                                  aria_label="Examples"),
                     form_alert(AssistantState.intent_error),
-                    rx.hstack(rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                        type="button")),
-                              rx.button("Save intent", type="submit"), justify="end", width="100%"),
+                    dialog_actions("Save intent"),
                     spacing="2",
                     width="100%",
                 ),

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import reflex as rx
 
-from assistant.components.forms import form_alert
+from assistant.components.forms import dialog_actions, form_alert
 from assistant.components.layout import card_heading, edit_delete_buttons
 from assistant.state.auth import AuthState
 from backend.calendar import availability
@@ -269,8 +269,7 @@ def _service_dialog() -> rx.Component:
                         columns="2", spacing="2", width="100%",
                     ),
                     form_alert(BookingSetupState.service_error),
-                    rx.hstack(rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
-                              rx.button("Save service", type="submit"), justify="end", width="100%"),
+                    dialog_actions("Save service"),
                     spacing="3", width="100%",
                 ),
                 on_submit=BookingSetupState.save_service,

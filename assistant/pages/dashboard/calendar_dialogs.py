@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assistant.components.forms import field_error, form_alert
+from assistant.components.forms import dialog_actions, field_error, form_alert
 from assistant.pages.dashboard.calendar_state import CalendarState
 
 
@@ -241,11 +241,7 @@ def booking_dialog() -> rx.Component:
                 ),
                 rx.cond((s.booking_error != "") & ~rx.Var.create(["service", "customer", "phone", "time", "date"])
                         .contains(s.booking_field), form_alert(s.booking_error)),
-                rx.hstack(
-                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                    rx.button("Book", on_click=s.submit_booking, type="button"),
-                    spacing="2", justify="end", width="100%",
-                ),
+                dialog_actions("Book", s.submit_booking),
                 spacing="3", width="100%", margin_top="1rem",
             ),
             max_width="520px",
@@ -283,11 +279,7 @@ def block_dialog() -> rx.Component:
                                    placeholder="Lunch", width="100%"),
                           spacing="1", width="100%"),
                 form_alert(s.block_error),
-                rx.hstack(
-                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                    rx.button("Block", on_click=s.submit_block, type="button"),
-                    spacing="2", justify="end", width="100%",
-                ),
+                dialog_actions("Block", s.submit_block),
                 spacing="3", width="100%", margin_top="1rem",
             ),
             max_width="440px",

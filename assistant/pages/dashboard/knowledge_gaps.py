@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.components.chat import local_time
-from assistant.components.forms import form_alert
+from assistant.components.forms import dialog_actions, form_alert
 from assistant.state.auth import AuthState
 from backend.ai.gaps import list_gaps
 from backend.errors import AuthenticationError
@@ -96,9 +96,7 @@ def _answer_dialog() -> rx.Component:
                     rx.text_area(name="answer", rows="4", width="100%", aria_label="Answer",
                                  placeholder="The answer your assistant should give"),
                     form_alert(GapsState.answer_error),
-                    rx.hstack(rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                        type="button")),
-                              rx.button("Save answer", type="submit"), justify="end", width="100%"),
+                    dialog_actions("Save answer"),
                     spacing="2", width="100%",
                 ),
                 on_submit=GapsState.save_answer,
