@@ -3,6 +3,8 @@ refuses it in text, SQLite would store it. Through each service that takes free 
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlmodel import select
 
 from backend.calendar.availability import list_services, save_service
@@ -24,7 +26,8 @@ def test_nul_in_search_titles_names_and_services_is_dropped(db):
     inbox.set_conversation_title(biz.id, conversation_id, "Tooth\x00ache")
     contacts.update_contact(biz.id, me.contact_id, first_name="An\x00a", last_name="Lee", email="", notes="x\x00y")
     save_service(biz.id, name="Clean\x00ing", duration_minutes=30)
-    block_time(biz.id, "2026-12-01T10:00:00+00:00", "2026-12-01T11:00:00+00:00", title="Lunch\x00")
+    block_time(biz.id, "2026-12-01T10:00:00+00:00", "2026-12-01T11:00:00+00:00", title="Lunch\x00",
+               now=datetime(2026, 11, 30, tzinfo=timezone.utc))
 
     with session_scope() as s:
         assert s.get(Conversation, conversation_id).title == "Toothache"
