@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     s3_access_key: str = ""
     s3_secret_key: str = ""
     max_upload_mb: int = 25
+    max_files_per_upload: int = 5  # files dropped at once on the Knowledge page
+    max_api_body_kb: int = 1024  # any other request body (REST API JSON, forms)
+
+    # --- the web app's own work: handlers that reach the backend run on these threads, off the event loop ---
+    handler_threads: int = 16
+    outside_call_seconds: float = 20.0  # total time for one call to an outside server made while a person waits
 
     # --- mail: the outbox table by default, SMTP by host ---
     smtp_host: str = ""
@@ -124,6 +130,7 @@ class Settings(BaseSettings):
     google_auth_uri: str = "https://accounts.google.com/o/oauth2/auth"
     google_token_uri: str = "https://oauth2.googleapis.com/token"
     calendar_sync_days: int = 60  # how far ahead busy time is read from synced calendars
+    calendar_sync_seconds: float = 120.0  # total time for one background sync with one calendar server
 
     @field_validator("data_dir")
     @classmethod

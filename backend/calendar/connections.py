@@ -25,6 +25,7 @@ from sqlmodel import select
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.models import AuditEvent, BusyPeriod, CalendarConnection, CalendarEventLink
+from backend.providers.deadline import total_deadline
 from backend.security import SecretDecryptionError, decrypt_secret, encrypt_secret, mask_secret
 from backend.settings import get_settings
 
@@ -123,7 +124,9 @@ def add_caldav_connection(workspace_id: int, *, url: str, username: str, passwor
         raise ServiceError("Enter the username of your calendar account.", field="username")
     if not password:
         raise ServiceError("Enter the password (an app password, if your provider has them).", field="password")
-    found = caldav_sync.discover(url, username, password, calendar_name.strip())  # ServiceError if not usable
+    # The owner waits for this answer: a server that trickles it must not hold the request (or a thread) for long.
+    with total_deadline(get_settings().outside_call_seconds, "The calendar server", field="url"):
+        found = caldav_sync.discover(url, username, password, calendar_name.strip())  # ServiceError if not usable
     with session_scope() as session:
         duplicate = session.exec(tenant_select(CalendarConnection, workspace_id)
                                  .where(CalendarConnection.kind == "caldav")
@@ -268,7 +271,8 @@ def complete_google_authorization(workspace_id: int, code: str, state: str, redi
     flow = _flow(redirect_uri, payload["v"])
     os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")  # Google may add previously granted scopes
     try:
-        flow.fetch_token(code=code)
+        with total_deadline(get_settings().outside_call_seconds, "Google"):
+            flow.fetch_token(code=code)
     except Exception as exc:
         log.warning("Google token exchange failed: %s", exc)
         raise ServiceError("Google did not accept the sign-in (the code may have expired). Try again.") from exc

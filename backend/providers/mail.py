@@ -16,6 +16,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
+from backend.providers.deadline import DeadlineExceeded, total_deadline
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ class SmtpMail(MailProvider):
         except Exception as exc:  # the email package raises several types for a malformed header
             raise MailError(f"message cannot be built: {exc}") from exc
         try:
-            with self._connect() as smtp:
+            # The timeout bounds each read; a server that trickles its replies is bounded by the total.
+            with total_deadline(self.timeout * 4, f"SMTP server {self.host}:{self.port}"), self._connect() as smtp:
                 smtp.ehlo()
                 if self.starttls and self.port != 465:
                     if not smtp.has_extn("starttls"):
@@ -122,6 +124,8 @@ class SmtpMail(MailProvider):
                 smtp.send_message(message)
         except MailError:
             raise
+        except DeadlineExceeded as exc:
+            raise MailError(exc.message) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             raise MailError(f"SMTP server refused the recipient {to}: {exc.recipients}") from exc
         except smtplib.SMTPAuthenticationError as exc:

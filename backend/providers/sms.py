@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 
 import httpx
 
+from backend.providers.deadline import DeadlineExceeded, total_deadline
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -96,9 +97,12 @@ class TwilioSms(SmsProvider):
             raise SmsError("Twilio is not configured: " + "; ".join(problems))
         form = {"To": to_e164, "Body": body, **self._sender_fields()}
         try:
-            response = httpx.post(
-                self.messages_url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout
-            )
+            with total_deadline(self.timeout * 2, "Twilio"):
+                response = httpx.post(
+                    self.messages_url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout
+                )
+        except DeadlineExceeded as exc:
+            raise SmsError(exc.message) from exc
         except httpx.HTTPError as exc:
             raise SmsError(f"Twilio could not be reached at {self.base_url}: {exc or type(exc).__name__}") from exc
         if response.status_code >= 400:

@@ -27,6 +27,7 @@ from backend.errors import ServiceError
 from backend.models import Appointment, BusyPeriod, CalendarConnection, CalendarEventLink, Workspace
 from backend.models.types import utcnow
 from backend.providers.background import background_task, enqueue
+from backend.providers.deadline import total_deadline
 from backend.security import decrypt_secret, encrypt_secret
 from backend.settings import get_settings
 
@@ -232,7 +233,8 @@ def _push_to_connection(connection_id: int, appointment_id: int, action: str) ->
         return "inactive"
     try:
         backend = backend_for(conn)
-        outcome = _apply(conn, backend, appointment_id, event, link, action)
+        with total_deadline(get_settings().outside_call_seconds, "The calendar server"):
+            outcome = _apply(conn, backend, appointment_id, event, link, action)
         _record(connection_id, secret=backend.new_secret())
         return outcome
     except Exception as exc:
@@ -366,8 +368,10 @@ def sync_connection(connection_id: int, now: datetime | None = None) -> SyncRepo
     start, end = sync_window(now)
     try:
         backend = backend_for(conn)
-        own = _reconcile(conn, backend, start, end, report)
-        spans = backend.busy(start, end, tz)
+        # A server that trickles its answers would otherwise hold this worker thread for as long as it likes.
+        with total_deadline(get_settings().calendar_sync_seconds, "The calendar server"):
+            own = _reconcile(conn, backend, start, end, report)
+            spans = backend.busy(start, end, tz)
         report.skipped = getattr(spans, "skipped", 0)
         # Google's free/busy includes the events we wrote; our appointments block their time anyway.
         busy = merge_spans(subtract_spans(spans, own) if conn.kind == "google" else spans, start=start, end=end)
