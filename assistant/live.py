@@ -17,12 +17,15 @@ from typing import Any, Protocol
 
 import reflex as rx
 
+from assistant.state.handlers import off_loop
 from backend.providers.events import get_event_bus
 
 log = logging.getLogger(__name__)
 
 
 class LiveState(Protocol):
+    """A page that shows live updates. Both hooks are plain methods run on a handler thread."""
+
     def on_live_event(self, channel: str, event: dict[str, Any]) -> Any: ...
 
 
@@ -80,18 +83,20 @@ async def _push(app: rx.App, token: str, state_cls: type, events: list[tuple[str
     try:
         async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
             state = await root.get_state(state_cls)
-            for channel, event in events:
-                result = state.on_live_event(channel, event)
-                if asyncio.iscoroutine(result):
-                    await result
-            # A burst of events (fifty customers writing at once) costs one reload, not fifty.
-            flush = getattr(state, "after_live_events", None)
-            if flush is not None:
-                result = flush()
-                if asyncio.iscoroutine(result):
-                    await result
+            # The page's hooks reload from the database: on a handler thread, like its event handlers (the
+            # tab's state lock is held meanwhile, so nothing else touches this state).
+            await off_loop(_apply_live_events, state, events)
     except Exception:  # one broken tab must not stop the others
         log.exception("live update to %s failed", state_cls.__name__)
+
+
+def _apply_live_events(state: LiveState, events: list[tuple[str, dict]]) -> None:
+    for channel, event in events:
+        state.on_live_event(channel, event)
+    # A burst of events (fifty customers writing at once) costs one reload, not fifty.
+    flush = getattr(state, "after_live_events", None)
+    if flush is not None:
+        flush()
 
 
 async def _read(bus, queue: asyncio.Queue) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from backend.settings import get_settings
+
 
 def _size_label(size: int) -> str:
     if size >= 1024 * 1024:
@@ -167,6 +169,7 @@ def attach_button(upload_id: str, on_drop) -> rx.Component:
                        aria_label="Attach a file", size="3"),
         id=upload_id,
         multiple=False,
+        max_size=get_settings().max_upload_mb * 1024 * 1024,  # refused in the browser, with a toast
         no_drag=True,
         on_drop=on_drop,
         border="none",

@@ -7,6 +7,7 @@ import reflex as rx
 from assistant.components.forms import form_alert, labelled_input, submit_button
 from assistant.components.layout import auth_layout
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import ServiceError
 
@@ -20,7 +21,7 @@ class ForgotState(rx.State):
     def load(self):
         self.error = self.sent_to = ""
 
-    @rx.event
+    @service_event
     def submit(self, form_data: dict):
         self.loading = True
         self.error = ""
@@ -45,7 +46,7 @@ class ResetState(AuthState):
     def _token(self) -> str:
         return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
-    @rx.event
+    @service_event
     def load(self):
         self.error = self.link_error = self.email = ""
         self.checked = False
@@ -55,7 +56,7 @@ class ResetState(AuthState):
             self.link_error = exc.message
         self.checked = True
 
-    @rx.event
+    @service_event
     def submit(self, form_data: dict):
         self.error = ""
         if form_data.get("password", "") != form_data.get("confirm", ""):

@@ -15,6 +15,7 @@ from assistant.components.chat import (
 from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
 from assistant.live import registry
+from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import portal
 from backend.providers.events import conversation_channel
@@ -119,7 +120,7 @@ class PortalState(rx.State):
         self.messages = []
         self.phone_error = "Your session has ended. Enter your phone number to continue." if str(exc) else ""
 
-    @rx.event
+    @service_event
     def load(self):
         self.slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1].lower()
         self.phone_error = self.verify_error = self.verify_notice = self.composer_error = ""
@@ -145,7 +146,7 @@ class PortalState(rx.State):
         if self._token():
             return _ASK_TIMEZONE
 
-    @rx.event
+    @service_event
     def identify(self, form_data: dict):
         self.phone_error = ""
         try:
@@ -166,7 +167,7 @@ class PortalState(rx.State):
         self._reload_messages()
         return _ASK_TIMEZONE
 
-    @rx.event
+    @service_event
     def report_timezone(self, timezone: str):
         """The browser's own zone, so the times the assistant offers also show the customer's clock."""
         try:
@@ -174,7 +175,7 @@ class PortalState(rx.State):
         except AuthenticationError:
             pass  # the session ended meanwhile: nothing to remember it for
 
-    @rx.event
+    @service_event
     def verify(self, form_data: dict):
         self.verify_error = ""
         try:
@@ -189,7 +190,7 @@ class PortalState(rx.State):
         self.stage = "chat"
         self._reload_messages()
 
-    @rx.event
+    @service_event
     def resend_code(self):
         self.verify_error = ""
         try:
@@ -203,7 +204,7 @@ class PortalState(rx.State):
     def skip_verification(self):
         self.stage = "chat"
 
-    @rx.event
+    @service_event
     def ask_verification(self):
         self.verify_error = ""
         self.verify_notice = ""
@@ -214,7 +215,7 @@ class PortalState(rx.State):
             self.verify_error = exc.message
         self.stage = "verify"
 
-    @rx.event
+    @service_event
     def sign_out(self):
         portal.end_portal_session(self._token())
         registry.unwatch(self.router.session.client_token, PortalState)
@@ -227,7 +228,7 @@ class PortalState(rx.State):
         self.choices = []
         return PortalState.send({"text": choice})
 
-    @rx.event
+    @service_event
     def send(self, form_data: dict):
         self.composer_error = ""
         text = form_data.get("text", "")
@@ -244,19 +245,21 @@ class PortalState(rx.State):
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         self.composer_error = ""
-        for upload in files:
-            data = await upload.read()
-            try:
-                portal.send_customer_file(self._token(), upload.name or "file", data)
-            except AuthenticationError as exc:
-                self._session_lost(exc)
-                return
-            except ServiceError as exc:
-                self.composer_error = exc.message
-                return
-        self._reload_messages()
+        token = self._token()
+        try:
+            await off_loop(portal.check_portal_session, token)  # before a byte of a stranger's upload is read
+            for upload in files:
+                data = await read_upload(upload)
+                await off_loop(portal.send_customer_file, token, upload.name or "file", data)
+        except AuthenticationError as exc:
+            self._session_lost(exc)
+            return
+        except ServiceError as exc:
+            self.composer_error = exc.message
+            return
+        await off_loop(self._reload_messages)
 
-    @rx.event
+    @service_event
     def typing(self):
         token = self._token()
         if token:
@@ -286,7 +289,7 @@ class PortalState(rx.State):
         return rx.call_script(f"window.fdStopAndUpload('/api/portal/v1/files', {token})",
                               callback=PortalState.voice_uploaded)
 
-    @rx.event
+    @service_event
     def voice_uploaded(self, result: str):
         if result != "ok":
             self.composer_error = result

@@ -7,6 +7,7 @@ import reflex as rx
 from assistant.components.forms import form_alert, labelled_input, submit_button
 from assistant.components.layout import auth_layout
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import ServiceError
 from backend.settings import get_settings
@@ -22,7 +23,7 @@ class SignupState(AuthState):
         self.error_field = self.error_message = ""
         return AuthState.redirect_if_logged_in
 
-    @rx.event
+    @service_event
     def submit(self, form_data: dict):
         self.loading = True
         self.error_field = self.error_message = ""

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import reflex as rx
 
+from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import AuthenticationError, ServiceError, SessionExpired
 
@@ -85,7 +86,7 @@ class AuthState(rx.State):
                 return Outcome(False)
             return Outcome(False, event=rx.toast.error(exc.message))
 
-    @rx.event
+    @service_event
     def require_owner(self):
         """on_load of every dashboard page."""
         try:
@@ -95,14 +96,14 @@ class AuthState(rx.State):
         if not ctx.onboarded:
             return rx.redirect("/setup")
 
-    @rx.event
+    @service_event
     def require_owner_for_setup(self):
         try:
             self._owner()
         except AuthenticationError as exc:
             return self._to_login(exc)
 
-    @rx.event
+    @service_event
     def redirect_if_logged_in(self):
         """on_load of the login and sign-up pages: a logged-in owner goes straight in."""
         if not self.session_token:
@@ -114,7 +115,7 @@ class AuthState(rx.State):
             return
         return rx.redirect("/dashboard" if ctx.onboarded else "/setup")
 
-    @rx.event
+    @service_event
     def log_out(self):
         accounts.log_out(self.session_token)
         self.session_token = ""

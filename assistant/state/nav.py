@@ -6,6 +6,7 @@ import reflex as rx
 
 from assistant.live import registry
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.ai.drafts import pending_draft_count
 from backend.errors import AuthenticationError
 from backend.messaging.inbox import mark_delivered_to_owner, unread_conversation_count
@@ -26,14 +27,14 @@ class NavState(AuthState):
         self.unread_notifications = notifications.unread_notification_count(self._workspace_id, self._user_id)
         self.pending_drafts = pending_draft_count(self._workspace_id)
 
-    @rx.event
+    @service_event
     def load_nav(self):
         if not self.is_authenticated or not self._workspace_id:
             return
         self._refresh_counts()
         registry.watch(self.router.session.client_token, NavState, [workspace_channel(self._workspace_id)])
 
-    @rx.event
+    @service_event
     def load_notifications(self):
         try:
             ctx = self._owner()
@@ -45,7 +46,7 @@ class NavState(AuthState):
             for n in notifications.list_notifications(ctx.workspace_id, ctx.user_id, limit=20)
         ]
 
-    @rx.event
+    @service_event
     def mark_all_read(self):
         try:
             ctx = self._owner()
@@ -55,7 +56,7 @@ class NavState(AuthState):
         self.notifications = [{**n, "read": "1"} for n in self.notifications]
         self._refresh_counts()
 
-    @rx.event
+    @service_event
     def open_notification(self, notification_id: str, link: str):
         try:
             ctx = self._owner()

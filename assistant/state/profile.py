@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError, ServiceError
 from backend.workspaces import service as workspaces
 
@@ -44,7 +45,7 @@ class ProfileState(AuthState):
         self.form_key += 1
         self.loaded = True
 
-    @rx.event
+    @service_event
     def load(self):
         self.error_field = self.error_message = ""
         try:
@@ -53,7 +54,7 @@ class ProfileState(AuthState):
             return self._to_login(exc)
         self._fill(workspaces.get_profile(ctx.workspace_id))
 
-    @rx.event
+    @service_event
     def save(self, form_data: dict):
         """Both the setup page and Settings submit here; the first save finishes onboarding."""
         self.saving = True
@@ -94,7 +95,7 @@ class ProfileState(AuthState):
         else:
             yield rx.toast.success("Profile saved.")
 
-    @rx.event
+    @service_event
     def regenerate_link(self):
         self.regenerating = True
         yield

@@ -207,6 +207,12 @@ def verify_code(token: str, code: str) -> PortalIdentity:
     return identity
 
 
+def check_portal_session(token: str) -> None:
+    """AuthenticationError / SessionExpired unless the token is a live session: checked before an upload is read."""
+    with session_scope() as session:
+        load_portal_session(session, token)
+
+
 def portal_conversation_id(token: str) -> int | None:
     """The conversation this session's next message goes to, if it exists yet."""
     with session_scope() as session:

@@ -11,6 +11,7 @@ from assistant.components.chat import quick_replies
 from assistant.components.forms import dialog_actions, form_alert
 from assistant.components.layout import card_heading, dashboard_shell, edit_delete_buttons, page_header, tab_bar
 from assistant.state.auth import AuthState
+from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai import custom_intents, playground, reply_settings, workspace_config
 from backend.ai.intents import BUILTIN_INTENT_LABELS, BUILTIN_INTENTS
 from backend.errors import AuthenticationError, ServiceError
@@ -77,7 +78,7 @@ class AssistantState(AuthState):
     # import / export
     import_error: str = ""
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._owner()
@@ -110,7 +111,7 @@ class AssistantState(AuthState):
     def pick_try_choice(self, choice: str):
         return AssistantState.start_try({"message": choice})
 
-    @rx.event
+    @service_event
     def run_try(self):
         try:
             ctx = self._owner()
@@ -188,7 +189,7 @@ class AssistantState(AuthState):
     def set_threshold(self, value: list[int | float]):
         self.threshold = int(value[0]) if value else self.threshold
 
-    @rx.event
+    @service_event
     def save_policy(self):
         self.policy_error = ""
         done = self._for_owner(lambda ctx: reply_settings.update_reply_settings(
@@ -228,7 +229,7 @@ class AssistantState(AuthState):
     def set_intent_dialog_open(self, value: bool):
         self.intent_dialog_open = value
 
-    @rx.event
+    @service_event
     def save_intent(self, form_data: dict):
         self.intent_error = ""
         examples = [line.strip() for line in str(form_data.get("examples", "")).splitlines() if line.strip()]
@@ -249,7 +250,7 @@ class AssistantState(AuthState):
         self._load_intents()
         return rx.toast.success("Intent saved. The assistant uses it from the next message.")
 
-    @rx.event
+    @service_event
     def delete_intent(self, intent_id: str):
         done = self._for_owner(lambda ctx: custom_intents.delete_custom_intent(ctx.workspace_id, int(intent_id)))
         if not done.ok:
@@ -257,7 +258,7 @@ class AssistantState(AuthState):
         self._load_intents()
 
     # --- import / export ---
-    @rx.event
+    @service_event
     def export_config(self):
         try:
             ctx = self._owner()
@@ -270,13 +271,17 @@ class AssistantState(AuthState):
     async def import_config(self, files: list[rx.UploadFile]):
         self.import_error = ""
         try:
-            ctx = self._owner()
+            ctx = await off_loop(self._owner)
         except AuthenticationError as exc:
             yield self._to_login(exc)
             return
         if not files:
             return
-        raw = await files[0].read()
+        try:
+            raw = await read_upload(files[0])
+        except ServiceError as exc:
+            self.import_error = exc.message
+            return
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -284,15 +289,15 @@ class AssistantState(AuthState):
             return
         try:
             cfg = workspace_config.parse_config(data)
-            workspace_config.apply_config(ctx.workspace_id, cfg, user_id=ctx.user_id)
+            await off_loop(workspace_config.apply_config, ctx.workspace_id, cfg, user_id=ctx.user_id)
         except workspace_config.ConfigError as exc:
             self.import_error = "Nothing was changed. " + "; ".join(exc.problems)
             return
         except ServiceError as exc:
             self.import_error = exc.message
             return
-        self._load_policy()
-        self._load_intents()
+        await off_loop(self._load_policy)
+        await off_loop(self._load_intents)
         yield rx.toast.success("Configuration imported.")
 
 

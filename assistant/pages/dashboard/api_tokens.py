@@ -6,6 +6,7 @@ import reflex as rx
 
 from assistant.components.forms import form_alert
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.accounts import api_tokens
 from backend.errors import AuthenticationError
 
@@ -22,7 +23,7 @@ class ApiTokensState(AuthState):
             for t in api_tokens.list_api_tokens(workspace_id)
         ]
 
-    @rx.event
+    @service_event
     def load_tokens(self):
         self.new_secret = self.token_error = ""
         try:
@@ -31,7 +32,7 @@ class ApiTokensState(AuthState):
             return
         self._load(ctx.workspace_id)
 
-    @rx.event
+    @service_event
     def create(self, form_data: dict):
         self.token_error = ""
         done = self._for_owner(lambda ctx: api_tokens.create_api_token(
@@ -41,7 +42,7 @@ class ApiTokensState(AuthState):
         _, self.new_secret = done.value
         self._load(self._workspace_id)
 
-    @rx.event
+    @service_event
     def revoke(self, token_id: str):
         done = self._for_owner(
             lambda ctx: api_tokens.revoke_api_token(ctx.workspace_id, int(token_id), user_id=ctx.user_id))

@@ -9,6 +9,7 @@ import reflex as rx
 from assistant.components.forms import dialog_actions, form_alert
 from assistant.components.layout import card_heading, edit_delete_buttons
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.calendar import availability
 from backend.calendar.slots import get_zone
 from backend.errors import AuthenticationError, ServiceError
@@ -97,7 +98,7 @@ class BookingSetupState(AuthState):
                        "reminder": str(p.reminder_lead_minutes)}
         self.loaded = True
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._owner()
@@ -124,7 +125,7 @@ class BookingSetupState(AuthState):
     def set_service_dialog_open(self, value: bool):
         self.service_dialog_open = value
 
-    @rx.event
+    @service_event
     def save_service(self, form: dict):
         self.service_error = ""
         try:
@@ -150,7 +151,7 @@ class BookingSetupState(AuthState):
         self._load()
         return rx.toast.success("Service saved.")
 
-    @rx.event
+    @service_event
     def delete_service(self, service_id: str):
         done = self._for_owner(lambda ctx: availability.delete_service(ctx.workspace_id, int(service_id)))
         if not done.ok:
@@ -160,7 +161,7 @@ class BookingSetupState(AuthState):
                                 "The service has bookings, so it was switched off instead of deleted.")
 
     # --- weekly hours ---
-    @rx.event
+    @service_event
     def save_hours(self, form: dict):
         self.hours_error = ""
 
@@ -184,7 +185,7 @@ class BookingSetupState(AuthState):
     def set_override_closed(self, value: bool):
         self.override_closed = value
 
-    @rx.event
+    @service_event
     def save_override(self, form: dict):
         self.override_error = ""
         until = str(form.get("until") or "").strip() if self.override_closed else ""
@@ -204,7 +205,7 @@ class BookingSetupState(AuthState):
         return [rx.toast.success("Days saved." if until else "Date saved."),
                 rx.call_script(f"document.getElementById('{OVERRIDE_FORM}').reset()")]
 
-    @rx.event
+    @service_event
     def delete_override(self, override_ids: str):
         ids = [int(i) for i in override_ids.split(",") if i.strip().isdigit()]
         done = self._for_owner(lambda ctx: availability.delete_overrides(ctx.workspace_id, ids))
@@ -213,7 +214,7 @@ class BookingSetupState(AuthState):
         self._load()
 
     # --- booking rules ---
-    @rx.event
+    @service_event
     def save_policy(self, form: dict):
         self.policy_error = ""
 

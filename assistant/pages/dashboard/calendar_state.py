@@ -10,6 +10,7 @@ import reflex as rx
 
 from assistant.live import registry
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.calendar import booking
 from backend.calendar.availability import get_booking_policy, get_weekly_hours, list_services
 from backend.calendar.slots import BLOCK_SOURCE, available_slots, get_zone, wall_to_utc
@@ -320,7 +321,7 @@ class CalendarState(AuthState):
             items[-1].append(item)
         self.groups, self.group_items = groups, items
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._owner()
@@ -347,14 +348,14 @@ class CalendarState(AuthState):
         except ServiceError as exc:
             self.load_error = exc.message
 
-    @rx.event
+    @service_event
     def set_tab(self, tab: str):
         self.tab = tab if tab in ("schedule", "setup", "sync") else "schedule"
         query = "" if self.tab == "schedule" else f"?tab={self.tab}"
         redirect = self._guarded_reload() if self.tab == "schedule" else None
         return redirect or rx.call_script(f"window.history.replaceState(null, '', '/dashboard/calendar{query}')")
 
-    @rx.event
+    @service_event
     def set_view(self, view: str):
         view = view if view in dict(VIEWS) else "week"
         if view == "list" and self.view != "list" and self.anchor and self.today:
@@ -365,24 +366,24 @@ class CalendarState(AuthState):
         self.view = view
         return self._guarded_reload()
 
-    @rx.event
+    @service_event
     def set_status_filter(self, value: str):
         self.status_filter = value if value in dict(FILTERS) else "active"
         return self._guarded_reload()
 
-    @rx.event
+    @service_event
     def step(self, direction: int):
         anchor = date.fromisoformat(self.anchor or self.today)
         days = {"day": 1, "week": 7}.get(self.view, LIST_DAYS)
         self.anchor = (anchor + timedelta(days=days * int(direction))).isoformat()
         return self._guarded_reload()
 
-    @rx.event
+    @service_event
     def go_today(self):
         self.anchor = self.today or ""
         return self._guarded_reload()
 
-    @rx.event
+    @service_event
     def open_day(self, key: str):
         self.anchor, self.view = key, "day"
         return self._guarded_reload()
@@ -428,7 +429,7 @@ class CalendarState(AuthState):
             "date": start.date().isoformat(), "start_time": _hhmm(start),
         }
 
-    @rx.event
+    @service_event
     def open_appointment(self, appointment_id: str):
         try:
             self._owner()
@@ -456,7 +457,7 @@ class CalendarState(AuthState):
         self._load()
         return rx.toast.success(done)
 
-    @rx.event
+    @service_event
     def set_status(self, status: str):
         appointment_id = int(self.selected.get("id", "0"))
         done = {"confirmed": "Appointment confirmed.", "completed": "Marked completed.",
@@ -467,7 +468,7 @@ class CalendarState(AuthState):
     def set_cancel_reason(self, value: str):
         self.cancel_reason = value[:300]
 
-    @rx.event
+    @service_event
     def cancel_selected(self):
         appointment_id = int(self.selected.get("id", "0"))
         block = self.selected.get("is_block") == "1"
@@ -495,7 +496,7 @@ class CalendarState(AuthState):
         note = "" if out else "No free times that day within your hours. Type a time to book outside them."
         return out, note
 
-    @rx.event
+    @service_event
     def start_reschedule(self):
         self.rescheduling = True
         self.detail_error = ""
@@ -508,7 +509,7 @@ class CalendarState(AuthState):
         self.rescheduling = False
         self.detail_error = ""
 
-    @rx.event
+    @service_event
     def set_move_date(self, value: str):
         self.move_date = value
         self.move_time = ""
@@ -532,7 +533,7 @@ class CalendarState(AuthState):
             raise ServiceError("That time does not exist that day: the clocks change. Pick another.", field=field)
         return moment
 
-    @rx.event
+    @service_event
     def confirm_reschedule(self):
         appointment_id = int(self.selected.get("id", "0"))
 
@@ -546,7 +547,7 @@ class CalendarState(AuthState):
         return result
 
     # --- a new booking ---
-    @rx.event
+    @service_event
     def open_booking(self):
         self.booking_open = True
         self.booking_error = self.booking_field = ""
@@ -567,13 +568,13 @@ class CalendarState(AuthState):
         if not self.b_service:
             self.b_slots_note = "Pick a service to see its free times."
 
-    @rx.event
+    @service_event
     def set_b_service(self, value: str):
         self.b_service = value
         self.b_time = ""
         self._refresh_booking_slots()
 
-    @rx.event
+    @service_event
     def set_b_date(self, value: str):
         self.b_date = value
         self.b_time = ""
@@ -583,7 +584,7 @@ class CalendarState(AuthState):
     def set_b_time(self, value: str):
         self.b_time = value
 
-    @rx.event
+    @service_event
     def set_b_query(self, value: str):
         self.b_query = value[:80]
         if not self.b_query.strip():
@@ -631,7 +632,7 @@ class CalendarState(AuthState):
     def set_b_notes(self, value: str):
         self.b_notes = value[:5000]
 
-    @rx.event
+    @service_event
     def submit_booking(self):
         self.booking_error = self.booking_field = ""
         try:
@@ -692,7 +693,7 @@ class CalendarState(AuthState):
     def set_k_title(self, value: str):
         self.k_title = value[:200]
 
-    @rx.event
+    @service_event
     def submit_block(self):
         self.block_error = ""
         try:

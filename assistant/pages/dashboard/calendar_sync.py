@@ -9,6 +9,7 @@ import reflex as rx
 from assistant.components.chat import local_time
 from assistant.components.forms import form_alert
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.calendar import connections, feed
 from backend.errors import AuthenticationError, ServiceError
 from backend.messaging.views import iso
@@ -41,7 +42,7 @@ class CalendarSyncState(AuthState):
         self.google_available = bool(settings.google_client_id and settings.google_client_secret)
         self.loaded = True
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._owner()
@@ -59,7 +60,7 @@ class CalendarSyncState(AuthState):
         self.caldav_error = ""
         self.connecting = True
 
-    @rx.event
+    @service_event
     def add_caldav(self, form: dict):
         self.caldav_error = ""
         try:
@@ -78,7 +79,7 @@ class CalendarSyncState(AuthState):
         self._load()
         return rx.toast.success("Calendar connected. Bookings go to it; its busy times block slots.")
 
-    @rx.event
+    @service_event
     def remove(self, connection_id: str):
         done = self._for_owner(
             lambda ctx: connections.remove_connection(ctx.workspace_id, int(connection_id), user_id=ctx.user_id))
@@ -87,7 +88,7 @@ class CalendarSyncState(AuthState):
         self._load()
         return rx.toast.success("Calendar disconnected; its stored password or token was deleted.")
 
-    @rx.event
+    @service_event
     def connect_google(self):
         done = self._for_owner(lambda ctx: connections.google_authorization_url(
             ctx.workspace_id, connections.google_redirect_uri(), user_id=ctx.user_id))
@@ -101,7 +102,7 @@ class CalendarSyncState(AuthState):
         return rx.call_script(f"document.cookie = {json.dumps(cookie)} + (location.protocol === 'https:' ? "
                               f"'; secure' : ''); window.location.assign({json.dumps(auth.url)})")
 
-    @rx.event
+    @service_event
     def make_feed(self):
         try:
             ctx = self._owner()
@@ -110,7 +111,7 @@ class CalendarSyncState(AuthState):
             return self._to_login(exc)
         self.feed_on = True
 
-    @rx.event
+    @service_event
     def turn_off_feed(self):
         try:
             ctx = self._owner()

@@ -8,6 +8,7 @@ from assistant.components.dialogs import confirm_dialog
 from assistant.components.forms import form_alert, labelled_input, labelled_textarea
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import contacts
 
@@ -36,7 +37,7 @@ class ContactsState(AuthState):
                                                               sort=self.sort)]
         self.loaded = True
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._owner()
@@ -44,12 +45,12 @@ class ContactsState(AuthState):
             return self._to_login(exc)
         self._load()
 
-    @rx.event
+    @service_event
     def set_search(self, value: str):
         self.search = value[:100]
         self._load()
 
-    @rx.event
+    @service_event
     def set_sort(self, value: str):
         self.sort = value if value in dict(SORTS) else "recent"
         self._load()
@@ -84,7 +85,7 @@ class ContactDetailState(AuthState):
         ]
         self.form_key += 1
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             ctx = self._owner()
@@ -99,7 +100,7 @@ class ContactDetailState(AuthState):
             self.found = False
         self.loaded = True
 
-    @rx.event
+    @service_event
     def save(self, form_data: dict):
         self.error_field = self.error_message = ""
         try:
@@ -117,14 +118,14 @@ class ContactDetailState(AuthState):
         self._fill(view)
         return rx.toast.success("Contact saved.")
 
-    @rx.event
+    @service_event
     def set_merge_search(self, value: str):
         self.merge_search = value[:100]
         me = self._contact_id()
         found = contacts.list_contacts(self._workspace_id, search=self.merge_search.strip(), limit=8)
         self.merge_candidates = [_row(c) for c in found if c.id != me]
 
-    @rx.event
+    @service_event
     def merge(self, other_id: str):
         self.merge_error = ""
         done = self._for_owner(lambda ctx: contacts.merge_contacts(
@@ -135,7 +136,7 @@ class ContactDetailState(AuthState):
         self.merge_candidates, self.merge_search = [], ""
         return rx.toast.success("Contacts merged.")
 
-    @rx.event
+    @service_event
     def delete(self):
         done = self._for_owner(
             lambda ctx: contacts.delete_contact(ctx.workspace_id, self._contact_id(), user_id=ctx.user_id))

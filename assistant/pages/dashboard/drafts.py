@@ -9,6 +9,7 @@ from assistant.components.drafts import draft_card, flatten_draft
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.live import registry
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.ai import drafts as drafts_service
 from backend.errors import AuthenticationError, ServiceError
 from backend.providers.events import workspace_channel
@@ -28,7 +29,7 @@ class DraftsState(AuthState):
                         "edited": f"edited {d.edit_ratio:.0%}" if d.edit_ratio else ""} for d in rows]
         self.loaded = True
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._owner()
@@ -37,12 +38,12 @@ class DraftsState(AuthState):
         self._load()
         registry.watch(self.router.session.client_token, DraftsState, [workspace_channel(self._workspace_id)])
 
-    @rx.event
+    @service_event
     def set_view(self, view: str):
         self.view = view if view in dict(VIEWS) else "pending"
         self._load()
 
-    @rx.event
+    @service_event
     def approve(self, form_data: dict):
         try:
             ctx = self._owner()
@@ -56,7 +57,7 @@ class DraftsState(AuthState):
         self._load()
         return rx.toast.success("Reply sent.")
 
-    @rx.event
+    @service_event
     def reject(self, draft_id: str):
         done = self._for_owner(lambda ctx: drafts_service.reject_draft(ctx.workspace_id, int(draft_id), ctx.user_id))
         if not done.ok:

@@ -10,6 +10,7 @@ from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state
 from assistant.live import registry
 from assistant.state.auth import AuthState
+from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai import drafts as drafts_service
 from backend.ai.pipeline import list_runs
 from backend.calendar.booking import upcoming_for_contact
@@ -97,7 +98,7 @@ class InboxState(AuthState):
         self.drafts = [flatten_draft(d) for d in
                        drafts_service.list_drafts(self._workspace_id, conversation_id=self.selected_id)]
 
-    @rx.event
+    @service_event
     def approve_draft(self, form_data: dict):
         try:
             ctx = self._ctx()
@@ -111,14 +112,14 @@ class InboxState(AuthState):
         self._load_selected()
         return rx.toast.success("Reply sent.")
 
-    @rx.event
+    @service_event
     def reject_draft(self, draft_id: str):
         done = self._for_owner(lambda ctx: drafts_service.reject_draft(ctx.workspace_id, int(draft_id), ctx.user_id))
         if not done.ok:
             return done.event
         self._load_drafts()
 
-    @rx.event
+    @service_event
     def set_ai_paused(self, paused: bool):
         done = self._for_owner(
             lambda ctx: inbox.set_ai_paused(ctx.workspace_id, self.selected_id, paused, user_id=ctx.user_id))
@@ -126,7 +127,7 @@ class InboxState(AuthState):
             return done.event
         self._load_selected()
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._ctx()
@@ -141,17 +142,17 @@ class InboxState(AuthState):
         self._load_list()
         self._watch()
 
-    @rx.event
+    @service_event
     def set_filter(self, value: str):
         self.status_filter = value if value in dict(STATUS_FILTERS) else "all"
         self._load_list()
 
-    @rx.event
+    @service_event
     def set_search(self, value: str):
         self.search = value[:100]
         self._load_list()
 
-    @rx.event
+    @service_event
     def open_conversation(self, conversation_id: str):
         try:
             self._ctx()
@@ -165,13 +166,13 @@ class InboxState(AuthState):
         self._load_list()
         self._watch()
 
-    @rx.event
+    @service_event
     def close_conversation(self):
         self.selected_id = 0
         self.selected, self.messages = {}, []
         self._watch()
 
-    @rx.event
+    @service_event
     def send_reply(self, form_data: dict):
         self.reply_error = ""
         done = self._for_owner(lambda ctx: inbox.send_owner_reply(
@@ -184,25 +185,26 @@ class InboxState(AuthState):
     async def upload(self, files: list[rx.UploadFile]):
         self.reply_error = ""
         try:
-            ctx = self._ctx()
+            ctx = await off_loop(self._ctx)
         except AuthenticationError as exc:
             yield self._to_login(exc)
             return
         for upload in files:
-            data = await upload.read()
             try:
-                inbox.send_owner_file(ctx.workspace_id, self.selected_id, ctx.user_id, upload.name or "file", data)
+                data = await read_upload(upload)
+                await off_loop(inbox.send_owner_file, ctx.workspace_id, self.selected_id, ctx.user_id,
+                               upload.name or "file", data)
             except ServiceError as exc:
                 self.reply_error = exc.message
                 return
-        self._load_selected()
+        await off_loop(self._load_selected)
 
-    @rx.event
+    @service_event
     def typing(self):
         if self.selected_id:
             inbox.owner_typing(self._workspace_id, self.selected_id, self._user_id)
 
-    @rx.event
+    @service_event
     def set_status(self, status: str):
         done = self._for_owner(
             lambda ctx: inbox.set_conversation_status(ctx.workspace_id, self.selected_id, status, user_id=ctx.user_id))
@@ -211,7 +213,7 @@ class InboxState(AuthState):
         self._load_selected()
         self._load_list()
 
-    @rx.event
+    @service_event
     def save_title(self, title: str):
         if title == self.selected.get("title", ""):
             return

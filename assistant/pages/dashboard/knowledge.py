@@ -10,9 +10,11 @@ from assistant.components.layout import dashboard_shell, empty_state, page_heade
 from assistant.live import registry
 from assistant.pages.dashboard.knowledge_gaps import gaps_card
 from assistant.state.auth import AuthState
+from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.errors import AuthenticationError, ServiceError
 from backend.kb import documents
 from backend.providers.events import workspace_channel
+from backend.settings import get_settings
 
 UPLOAD_ID = "kb-upload"
 _STATUS_COLORS = {"ready": "green", "failed": "red", "queued": "gray", "extracting": "amber", "embedding": "blue"}
@@ -58,7 +60,7 @@ class KnowledgeState(AuthState):
         self.docs = [_row(d) for d in documents.list_documents(self._workspace_id)]
         self.loaded = True
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             ctx = self._owner()
@@ -71,7 +73,7 @@ class KnowledgeState(AuthState):
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         try:
-            ctx = self._owner()
+            ctx = await off_loop(self._owner)
         except AuthenticationError as exc:
             yield self._to_login(exc)
             return
@@ -79,16 +81,17 @@ class KnowledgeState(AuthState):
         yield
         errors = []
         for upload in files:
-            data = await upload.read()
             try:
-                documents.upload_document(ctx.workspace_id, upload.name or "document", data, user_id=ctx.user_id)
+                data = await read_upload(upload)
+                await off_loop(documents.upload_document, ctx.workspace_id, upload.name or "document", data,
+                               user_id=ctx.user_id)
             except ServiceError as exc:  # one bad file never stops the rest of the batch
                 errors.append(f"{upload.name}: {exc.message}")
         self.upload_errors = errors
         self.uploading = False
-        self._load()
+        await off_loop(self._load)
 
-    @rx.event
+    @service_event
     def add_faq(self, form_data: dict):
         self.faq_error = ""
         done = self._for_owner(lambda ctx: documents.add_faq(
@@ -99,14 +102,14 @@ class KnowledgeState(AuthState):
         self._load()
         return rx.toast.success("Question added.")
 
-    @rx.event
+    @service_event
     def retry(self, document_id: str):
         done = self._for_owner(lambda ctx: documents.retry_document(ctx.workspace_id, int(document_id)))
         if not done.ok:
             return done.event
         self._load()
 
-    @rx.event
+    @service_event
     def delete(self, document_id: str):
         done = self._for_owner(lambda ctx: documents.delete_document(ctx.workspace_id, int(document_id)))
         if not done.ok:
@@ -114,7 +117,7 @@ class KnowledgeState(AuthState):
         self._load()
         return rx.toast.success("Document deleted.")
 
-    @rx.event
+    @service_event
     def reindex(self):
         try:
             ctx = self._owner()
@@ -124,7 +127,7 @@ class KnowledgeState(AuthState):
         self._load()
         return rx.toast.success(f"Re-indexing {count} documents.")
 
-    @rx.event
+    @service_event
     def show_chunks(self, document_id: str, title: str):
         done = self._for_owner(lambda ctx: documents.list_chunks(ctx.workspace_id, int(document_id)))
         if not done.ok:
@@ -137,7 +140,7 @@ class KnowledgeState(AuthState):
     def set_query(self, value: str):
         self.query = value[:500]
 
-    @rx.event
+    @service_event
     def run_search(self):
         from backend.kb.search import search
 
@@ -241,6 +244,9 @@ def _upload_card() -> rx.Component:
                 ),
                 id=UPLOAD_ID,
                 multiple=True,
+                # The browser refuses what the server would (Reflex shows which files and why).
+                max_files=get_settings().max_files_per_upload,
+                max_size=get_settings().max_upload_mb * 1024 * 1024,
                 on_drop=KnowledgeState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
                 class_name="dropzone",
                 width="100%",

@@ -8,6 +8,7 @@ import reflex as rx
 from assistant.components.chat import local_time
 from assistant.components.forms import dialog_actions, form_alert
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.ai.gaps import list_gaps
 from backend.errors import AuthenticationError
 from backend.kb import documents
@@ -28,7 +29,7 @@ class GapsState(AuthState):
         self.examples = {str(i): g.examples for i, g in enumerate(groups)}
         self.loaded = True
 
-    @rx.event
+    @service_event
     def load(self):
         try:
             self._owner()
@@ -46,7 +47,7 @@ class GapsState(AuthState):
         if not open_:
             self.answering = ""
 
-    @rx.event
+    @service_event
     def save_answer(self, form_data: dict):
         self.answer_error = ""
         done = self._for_owner(lambda ctx: documents.add_faq(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError, ServiceError
 from backend.notifications import service as notifications
 
@@ -19,7 +20,7 @@ class NotificationPrefsState(AuthState):
             for p in notifications.get_notification_preferences(workspace_id, user_id)
         ]
 
-    @rx.event
+    @service_event
     def load_prefs(self):
         try:
             ctx = self._owner()
@@ -27,7 +28,7 @@ class NotificationPrefsState(AuthState):
             return
         self._load(ctx.workspace_id, ctx.user_id)
 
-    @rx.event
+    @service_event
     def toggle(self, kind: str, channel: str, value: bool):
         try:
             ctx = self._owner()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.state.auth import AuthState
+from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError
 from backend.notifications.outbox import list_owner_outbox
 from backend.settings import get_settings
@@ -17,7 +18,7 @@ class OutboxState(AuthState):
     outbox_loaded: bool = False
     smtp_configured: bool = False
 
-    @rx.event
+    @service_event
     def load_outbox(self):
         try:
             ctx = self._owner()

@@ -7,6 +7,7 @@ import reflex as rx
 from assistant.components.layout import dashboard_shell, page_header
 from assistant.components.profile_form import portal_link_card
 from assistant.state.profile import ProfileState
+from assistant.state.handlers import service_event
 from backend.workspaces.overview import workspace_overview
 
 
@@ -22,7 +23,7 @@ class OverviewState(ProfileState):
     welcome: bool = False
     stats_loaded: bool = False
 
-    @rx.event
+    @service_event
     def load_overview(self):
         if not self.is_authenticated or not self.onboarded:
             return
