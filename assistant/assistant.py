@@ -28,7 +28,7 @@ from assistant.pages.signup import SignupState, signup_page
 from assistant.state.auth import AuthState
 from assistant.state.nav import NavState
 from assistant.state.profile import ProfileState
-from backend.api.app import create_api
+from backend.api.app import create_api, limit_bodies
 from backend.migrations import upgrade_to_head
 from backend.providers.background import EnqueueError, enqueue, start_scheduler
 from backend.settings import get_settings
@@ -64,7 +64,8 @@ def index() -> rx.Component:
 app = rx.App(
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="theme-color", content="#4f46e5"), rx.script(src="/portal.js")],
-    api_transformer=create_api(),
+    # The size limit wraps everything, Reflex's upload route included, so it is checked before any body is read.
+    api_transformer=[create_api(), limit_bodies],
 )
 app.register_lifespan_task(live_listener)
 

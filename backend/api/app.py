@@ -8,10 +8,20 @@ import mimetypes
 
 from fastapi import FastAPI, File, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from backend.api import v1, v1_scheduling
+from backend.api.body_limits import BodyLimitMiddleware, BodyLimits
 from backend.db import get_engine
+from backend.settings import get_settings
+
+
+def limit_bodies(app):
+    """Wraps the whole ASGI app (Reflex's own upload route included): see backend.api.body_limits."""
+    settings = get_settings()
+    return BodyLimitMiddleware(app, BodyLimits.from_settings(settings.max_upload_mb, settings.max_files_per_upload,
+                                                             settings.max_api_body_kb))
 
 
 def create_api() -> FastAPI:
@@ -48,17 +58,18 @@ def create_api() -> FastAPI:
         """A customer's file or recorded voice message, sent with their portal session token."""
         from backend.errors import AuthenticationError, RateLimited, ServiceError
         from backend.messaging import portal
-        from backend.settings import get_settings
 
         token = authorization.removeprefix("Bearer ").strip()
         if not token:
             raise HTTPException(status_code=401, detail="Your session has ended. Reload the page to continue.")
         limit = get_settings().max_upload_mb * 1024 * 1024
-        data = await file.read(limit + 1)
-        if len(data) > limit:
-            raise HTTPException(status_code=413, detail=f"Files can be at most {get_settings().max_upload_mb} MB.")
         try:
-            view = portal.send_customer_file(token, file.filename or "file", data)
+            # The database work runs on a worker thread: an async route runs on the app's event loop.
+            await run_in_threadpool(portal.check_portal_session, token)
+            data = await file.read(limit + 1)
+            if len(data) > limit:
+                raise HTTPException(status_code=413, detail=f"Files can be at most {get_settings().max_upload_mb} MB.")
+            view = await run_in_threadpool(portal.send_customer_file, token, file.filename or "file", data)
         except AuthenticationError as exc:
             raise HTTPException(status_code=401, detail=exc.message) from None
         except RateLimited as exc:

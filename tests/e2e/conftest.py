@@ -61,6 +61,8 @@ def live_app(tmp_path_factory):
         ASSISTANT_GOOGLE_AUTH_URI=f"http://localhost:{port}{GOOGLE_CONSENT_PATH}",
         ASSISTANT_GOOGLE_TOKEN_URI="http://127.0.0.1:9/token",
         OAUTHLIB_INSECURE_TRANSPORT="1",
+        # A slow outside server is given up on after this long (tests/e2e/test_security.py waits for it).
+        ASSISTANT_OUTSIDE_CALL_SECONDS="12",
     )
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "e2e-app.log"
