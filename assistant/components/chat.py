@@ -124,7 +124,7 @@ def typing_indicator(seq: rx.Var, who: rx.Var | str) -> rx.Component:
 
 
 def quick_replies(choices: rx.Var, on_pick) -> rx.Component:
-    """The assistant's offered answers (free times, yes / no) as buttons; a click sends that text."""
+    """The assistant's offered answers (free times, yes / no) as buttons; a click hands that text to `on_pick`."""
     return rx.cond(
         choices.length() > 0,
         rx.flex(

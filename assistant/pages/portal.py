@@ -16,6 +16,7 @@ from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
 from assistant.live import registry
 from assistant.state.handlers import off_loop, read_upload, service_event
+from backend.ai.booking_dialog import SEND_CODE
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import portal
 from backend.providers.events import conversation_channel
@@ -42,6 +43,7 @@ class PortalState(rx.State):
     masked_phone: str = ""
     first_name: str = ""
     verified: bool = True
+    phone_confirmed: bool = False  # entered the texted code (`verified` is also true when nothing is hidden)
     has_history: bool = False
 
     messages: list[dict[str, str]] = []
@@ -79,6 +81,7 @@ class PortalState(rx.State):
         self.masked_phone = identity.masked_phone
         self.first_name = identity.first_name
         self.verified = identity.verified
+        self.phone_confirmed = identity.phone_confirmed
         self.has_history = identity.needs_verification or self.has_history
         self.stage = "verify" if identity.needs_verification and not identity.verified else "chat"
 
@@ -89,6 +92,8 @@ class PortalState(rx.State):
         # Buttons only under the business's latest message: older offers may no longer hold.
         last = views[-1] if views else None
         self.choices = list(last.choices) if last is not None and last.sender == "assistant" else []
+        if self.phone_confirmed:  # an offer of the code made before it was entered
+            self.choices = [c for c in self.choices if c != SEND_CODE]
         self._watch()
         self._acknowledge()
 
@@ -226,6 +231,10 @@ class PortalState(rx.State):
     @rx.event
     def pick(self, choice: str):
         self.choices = []
+        # The assistant offers the code when asked about appointments this browser may not see yet: the button
+        # starts the check itself, it is not a message for the business.
+        if choice == SEND_CODE:
+            return None if self.phone_confirmed else PortalState.ask_verification
         return PortalState.send({"text": choice})
 
     @service_event
@@ -414,9 +423,19 @@ def _verify() -> rx.Component:
     return rx.vstack(
         rx.card(
             rx.vstack(
-                rx.heading("Welcome back", size="4", as_="h2"),
-                rx.text("This number has talked with us before. To keep those messages private, enter the code we "
-                        "texted you.", size="2", color=rx.color("gray", 11)),
+                rx.cond(
+                    PortalState.has_history,
+                    rx.fragment(
+                        rx.heading("Welcome back", size="4", as_="h2"),
+                        rx.text("This number has talked with us before. To keep those messages private, enter the "
+                                "code we texted you.", size="2", color=rx.color("gray", 11)),
+                    ),
+                    rx.fragment(
+                        rx.heading("Confirm your number", size="4", as_="h2"),
+                        rx.text("To keep your appointments private, enter the code we texted you.", size="2",
+                                color=rx.color("gray", 11)),
+                    ),
+                ),
                 rx.cond(PortalState.verify_notice != "",
                         rx.callout(PortalState.verify_notice, icon="message_square_text", color_scheme="blue",
                                    width="100%", role="status")),
@@ -438,8 +457,9 @@ def _verify() -> rx.Component:
                 rx.hstack(
                     rx.button("Send a new code", variant="ghost", on_click=PortalState.resend_code),
                     rx.spacer(),
-                    rx.button("Skip: start a new conversation", variant="ghost", color_scheme="gray",
-                              on_click=PortalState.skip_verification),
+                    rx.button(rx.cond(PortalState.messages.length() > 0, "Not now: back to the chat",
+                                      "Skip: start a new conversation"),
+                              variant="ghost", color_scheme="gray", on_click=PortalState.skip_verification),
                     width="100%",
                     wrap="wrap",
                 ),

@@ -9,6 +9,12 @@ The dialog's memory is `Conversation.assistant_state["booking"]` (what it asked,
 forgotten after STATE_TTL of silence or once the action is done. A reply carries its buttons as `choices`
 (stored in the reply message's meta; the portal shows them as quick replies under the last message).
 
+Only a conversation whose browser proved it holds the phone (`DialogContext.verified`: the conversation is not
+`opened_unverified`) is told about, moves and cancels the contact's appointments made elsewhere (by the owner, in
+another conversation). Anyone can type a phone number, so any other conversation may book new appointments and
+act only on those booked in it; asked about others, it reveals nothing, not even whether there are any, and
+offers the SEND_CODE quick reply, on which the portal texts the code.
+
 With `DialogContext.dry_run` (the dashboard's "Try your assistant") the dialog talks exactly as it would, reading
 the real free times, but books, moves and cancels nothing: the reply's `preview` says what it would have done.
 """
@@ -39,6 +45,9 @@ NO = re.compile(r"^\s*(no|nope|nah|keep it|don'?t|do not|other times?|something 
                 re.I)
 YES_BOOK, OTHER_TIMES = "Yes, book it", "Other times"
 YES_CANCEL, KEEP_IT = "Yes, cancel it", "Keep it"
+SEND_CODE = "Send me a code"  # picked on the portal, it starts the texted-code check (assistant/pages/portal.py)
+_PRIVATE_ELSEWHERE = ("Appointments made outside this chat stay private until you confirm this phone is yours "
+                      "with a 6-digit code I can text you.")
 
 
 @dataclass
@@ -66,6 +75,9 @@ class DialogContext:
     now: datetime  # aware
     customer_timezone: str = ""  # the customer's own zone (from their browser), when known
     dry_run: bool = False  # talk, but book, move and cancel nothing (the dashboard's try-out)
+    # The browser proved it holds the phone: all the contact's appointments may be shown and changed. Otherwise
+    # only those booked in this conversation (see the module docstring).
+    verified: bool = False
 
     def their_time(self, starts_at: datetime) -> str:
         """"19:00" (or "Fri 01:00") on the customer's own clock when their zone shows another time, else ""."""
@@ -297,6 +309,8 @@ def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
         return _would_commit(ctx, state, offered, starts_at)
     try:
         if state.get("flow") == "reschedule" and state.get("appointment_id"):
+            if not _may_act_on(ctx, state["appointment_id"]):
+                return _code_first()
             view = reschedule_appointment(ctx.workspace_id, state["appointment_id"], starts_at, by="customer",
                                           now=ctx.now)
             action, done = "rescheduled", _after("Done — your appointment is moved", ctx, view.starts_at)
@@ -350,6 +364,8 @@ def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
 
     choice = _matches_choice(text, state)
     if state.get("awaiting") == "confirm_cancel" and state.get("appointment_id"):
+        if not _may_act_on(ctx, state["appointment_id"]):
+            return _code_first()
         if choice == YES_CANCEL or (choice is None and YES.match(text)):
             if ctx.dry_run:
                 return DialogReply("Done, it's cancelled. Would you like to book another time?", state={},
@@ -368,25 +384,53 @@ def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
     return _reply(f"Cancel your {view.service_name or 'appointment'} on {view.label}?", [YES_CANCEL, KEEP_IT], state)
 
 
-def _own_appointments(ctx: DialogContext, state: dict) -> DialogReply:
-    """The customer's upcoming appointments, from the calendar itself; a booking in progress stays where it was."""
+def visible_appointments(ctx: DialogContext) -> list:
+    """The contact's upcoming appointments this conversation may be told about and act on, soonest first."""
     from backend.calendar.booking import upcoming_for_contact
 
-    upcoming = upcoming_for_contact(ctx.workspace_id, ctx.contact_id, now=ctx.now) if ctx.contact_id else []
+    if ctx.contact_id is None:
+        return []
+    upcoming = upcoming_for_contact(ctx.workspace_id, ctx.contact_id, now=ctx.now)
+    if ctx.verified:
+        return upcoming
+    return [a for a in upcoming if ctx.conversation_id is not None and a.conversation_id == ctx.conversation_id]
+
+
+def _may_act_on(ctx: DialogContext, appointment_id: int) -> bool:
+    # The dialog only ever remembers an appointment it picked from the visible ones; checked again before acting
+    # all the same, as the state outlives the message that chose it.
+    return ctx.dry_run or appointment_id in {a.id for a in visible_appointments(ctx)}
+
+
+def _code_first(state: dict | None = None) -> DialogReply:
+    """The answer to an unproven browser about appointments it may not see: the same whether there are any."""
+    return DialogReply("I can only see and change appointments booked in this chat. " + _PRIVATE_ELSEWHERE,
+                       choices=[SEND_CODE], state=state if state is not None else {})
+
+
+def _own_appointments(ctx: DialogContext, state: dict) -> DialogReply:
+    """The customer's upcoming appointments, from the calendar itself; a booking in progress stays where it was."""
+    upcoming = visible_appointments(ctx)
     if not upcoming:
+        if not ctx.verified:
+            return _code_first(state)
         return DialogReply("I don't see an upcoming appointment for you. Would you like to book one?", state=state)
     lines = [f"{a.service_name or a.title or 'Appointment'} on {ctx.when(a.starts_at, a.label)}"
              + (" (waiting for the team to confirm)" if a.status == "pending" else "") for a in upcoming[:5]]
     if len(lines) == 1:
-        return DialogReply(f"You're booked for {lines[0]}.", state=state)
-    return DialogReply(f"You have {len(upcoming)} upcoming appointments: " + "; ".join(lines) + ".", state=state)
+        text = f"You're booked for {lines[0]}."
+    else:
+        text = f"You have {len(upcoming)} upcoming appointments: " + "; ".join(lines) + "."
+    if not ctx.verified:
+        return DialogReply(f"{text} {_PRIVATE_ELSEWHERE}", choices=[SEND_CODE], state=state)
+    return DialogReply(text, state=state)
 
 
 def _pick_appointment(ctx: DialogContext, text: str, state: dict, *, verb: str):
-    from backend.calendar.booking import upcoming_for_contact
-
-    upcoming = upcoming_for_contact(ctx.workspace_id, ctx.contact_id, now=ctx.now) if ctx.contact_id else []
+    upcoming = visible_appointments(ctx)
     if not upcoming:
+        if not ctx.verified:
+            return _code_first()
         return DialogReply("I don't see an upcoming appointment for you. Would you like to book one?", state={})
     if state.get("awaiting") == "pick_appointment":
         choice = _matches_choice(text, state)

@@ -3,7 +3,10 @@
 The model sees the conversation (backend.ai.llm_composer's prompt) plus these tools, calls them as it needs (look up
 services, find free times, book, list the customer's appointments, move, cancel), and writes the reply from their
 results. Every call goes through the booking services with the workspace and the conversation's contact fixed by
-the server: the model chooses times and services, never whose appointment it touches. A tool that refuses (taken,
+the server: the model chooses times and services, never whose appointment it touches. In a conversation whose
+browser has not proved it holds the phone (`DialogContext.verified`), the tools list, move and cancel only the
+appointments booked in that conversation, as the embedded dialog does, and say a texted code is needed for the
+others; the reply then carries the SEND_CODE button. A tool that refuses (taken,
 outside hours, unknown id) answers with an error the model can read and relay; nothing raises into the pipeline
 except the provider's own failures, on which the pipeline falls back to the embedded dialog.
 """
@@ -16,7 +19,7 @@ from datetime import date, datetime, time
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from backend.ai.booking_dialog import DialogContext
+from backend.ai.booking_dialog import SEND_CODE, DialogContext, visible_appointments
 from backend.errors import ServiceError
 
 MAX_ROUNDS = 4
@@ -51,6 +54,11 @@ TOOL_NAMES = [t["function"]["name"] for t in TOOLS]
 TOOLS_PROMPT = ("You can look up services and free times and book, move or cancel appointments with the tools. "
                 "Check free times with find_free_times before proposing any; book, move or cancel only after the "
                 "customer agreed to that exact time or action. Times are in {tz}. Never invent an id or a time.")
+UNVERIFIED_PROMPT = ("This customer has not confirmed their phone number with the texted code: you can book new "
+                     "appointments and see, move or cancel only those booked in this chat. Never guess about other "
+                     f"appointments; to see those, tell them to tap \"{SEND_CODE}\" to get a code.")
+CODE_NEEDED = ("Only appointments booked in this chat can be seen or changed: the customer has not confirmed this "
+               "phone number. Others, if any, show once they enter the code we text them.")
 
 
 @dataclass
@@ -71,6 +79,7 @@ class BookingTools:
         self.action = ""
         self.appointment_id: int | None = None
         self.last_labels: list[str] = []
+        self.code_needed = False  # a tool answered that the code is needed: offer the button
 
     def run(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         handler: Callable[..., dict] | None = getattr(self, f"_{name}", None) if name in TOOL_NAMES else None
@@ -128,20 +137,21 @@ class BookingTools:
         return {"booked": True, "appointment_id": view.id, "when": view.label, "service": view.service_name,
                 "status": view.status}
 
-    def _mine(self) -> list:
-        from backend.calendar.booking import upcoming_for_contact
-
-        if self.ctx.contact_id is None:
-            return []
-        return upcoming_for_contact(self.ctx.workspace_id, self.ctx.contact_id, now=self.ctx.now)
-
     def _list_my_appointments(self) -> dict:
-        return {"appointments": [{"id": a.id, "service": a.service_name, "when": a.label, "status": a.status}
-                                 for a in self._mine()]}
+        out: dict[str, Any] = {"appointments": [
+            {"id": a.id, "service": a.service_name, "when": a.label, "status": a.status}
+            for a in visible_appointments(self.ctx)]}
+        if not self.ctx.verified:
+            self.code_needed = True
+            out["note"] = CODE_NEEDED
+        return out
 
     def _owned(self, appointment_id: Any) -> int:
         appointment_id = int(appointment_id)
-        if appointment_id not in {a.id for a in self._mine()}:
+        if appointment_id not in {a.id for a in visible_appointments(self.ctx)}:
+            if not self.ctx.verified:
+                self.code_needed = True
+                raise ServiceError(CODE_NEEDED)
             raise ServiceError("That is not one of this customer's upcoming appointments.")
         return appointment_id
 
@@ -183,6 +193,8 @@ def converse(ctx: DialogContext, messages: list[dict], llm: Any, *, first_tool_c
     messages = [dict(m) for m in messages]
     if messages and messages[0].get("role") == "system":
         messages[0]["content"] += "\n\n" + TOOLS_PROMPT.format(tz=ctx.timezone)
+        if not ctx.verified:
+            messages[0]["content"] += " " + UNVERIFIED_PROMPT
     tools = BookingTools(ctx)
     calls: list[dict] = []
     choice = first_tool_choice
@@ -190,8 +202,7 @@ def converse(ctx: DialogContext, messages: list[dict], llm: Any, *, first_tool_c
         result = llm.complete(messages, tools=TOOLS, tool_choice=choice)
         choice = "auto"
         if not result.tool_calls:
-            return ToolOutcome(result.text.strip(), tools.action, tools.appointment_id,
-                               [] if tools.action else tools.last_labels, calls)
+            return _outcome(result.text, tools, calls)
         messages.append({"role": "assistant", "content": result.text or "", "tool_calls": [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
             for c in result.tool_calls]})
@@ -200,5 +211,11 @@ def converse(ctx: DialogContext, messages: list[dict], llm: Any, *, first_tool_c
             calls.append({"name": call.name, "arguments": call.arguments, "result": output})
             messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(output)})
     final = llm.complete(messages, tools=TOOLS, tool_choice="none")
-    return ToolOutcome(final.text.strip(), tools.action, tools.appointment_id,
-                       [] if tools.action else tools.last_labels, calls)
+    return _outcome(final.text, tools, calls)
+
+
+def _outcome(text: str, tools: BookingTools, calls: list[dict]) -> ToolOutcome:
+    choices = [] if tools.action else list(tools.last_labels)
+    if tools.code_needed and not tools.action:
+        choices.append(SEND_CODE)
+    return ToolOutcome(text.strip(), tools.action, tools.appointment_id, choices, calls)

@@ -137,6 +137,7 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
         ai_paused = conversation.ai_paused
         assistant_state = dict(conversation.assistant_state or {})
         contact_id = conversation.contact_id
+        phone_proved = not conversation.opened_unverified
         contact = session.get(Contact, contact_id)
         customer_timezone = contact.timezone if contact is not None else ""
 
@@ -165,7 +166,8 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
         if ai_paused or not booking_dialog.wants_dialog(intent, assistant_state, text, utcnow()):
             return None
         ctx = booking_dialog.DialogContext(run.workspace_id, run.conversation_id, contact_id,
-                                           config.persona.timezone, utcnow(), customer_timezone)
+                                           config.persona.timezone, utcnow(), customer_timezone,
+                                           verified=phone_proved)
         if llm is not None:
             try:
                 return _booking_with_llm(ctx, config, text, intent, entities, history, llm, assistant_state,

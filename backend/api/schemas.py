@@ -74,6 +74,9 @@ class Conversation(BaseModel):
     created_at: Time
     ai_paused: bool = Field(description="A person took over: the assistant only drafts replies.")
     resolved_at: Time
+    opened_unverified: bool = Field(description="Started on the portal by a browser that did not enter the code "
+                                                "texted to the phone: whoever wrote may not hold that number. "
+                                                "False again once that browser enters the code.")
 
 
 class Contact(BaseModel):

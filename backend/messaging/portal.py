@@ -4,15 +4,25 @@ The token lives in the browser; only its SHA-256 is stored. Typing a phone numbe
 phone's contact in that business only. If the contact already has conversations, the session must prove it
 holds the phone with a texted code before it sees them; meanwhile it may chat, in a new conversation of its own.
 
+Anyone can type a phone number, so a conversation started by a session that has not entered the code is marked
+`Conversation.opened_unverified` (the inbox shows it), and the rule is:
+  a session that proved the phone never writes into a marked conversation; a session that did not only writes
+  into the one it started itself.
+So what the real customer writes never lands where a stranger who typed their number can read it. The mark is
+cleared when the session that started the conversation enters the code: it was the only one reading it.
+
 Which conversation a customer's message goes to:
   1. the conversation this session already writes in (PortalSession.conversation_id), reopened if the
      business had resolved it;
-  2. else, for a session that passed the code, the contact's most recently active conversation that is not
-     resolved;
-  3. else a new conversation.
+  2. else, for a session that passed the code, the contact's most recently active conversation that is neither
+     resolved nor marked;
+  3. else a new conversation (marked when this session has not passed the code).
   Whatever is chosen is remembered on the session, so one browser keeps one thread. A resolved conversation
   is therefore only reopened by the browser that was writing in it; a customer coming back in a new session
   after the matter was resolved starts a new conversation.
+
+What the portal receives never carries the name on file: the customer's own messages are labelled "You", and
+a session that has not passed the code is told only the first name it typed itself.
 """
 
 from __future__ import annotations
@@ -52,15 +62,28 @@ log = logging.getLogger(__name__)
 
 _TOUCH_EVERY = timedelta(minutes=1)
 MAX_MESSAGES_PER_LOAD = 500
+YOU = "You"  # how the portal labels the customer's own messages
 
 
 # --- identity ------------------------------------------------------------------------------------------------
 
 
+def _may_write_in(portal: PortalSession, conversation: Conversation | None) -> bool:
+    """The rule of the module docstring, for one conversation."""
+    if conversation is None or (conversation.workspace_id, conversation.contact_id) != (
+        portal.workspace_id, portal.contact_id
+    ):
+        return False
+    if portal.verified:
+        return not conversation.opened_unverified
+    return conversation.id == portal.conversation_id
+
+
 def _current_conversation_id(session: Session, portal: PortalSession) -> int | None:
     """Where this session's next message goes, without creating anything (see the module docstring)."""
     if portal.conversation_id is not None:
-        return portal.conversation_id
+        if _may_write_in(portal, session.get(Conversation, portal.conversation_id)):
+            return portal.conversation_id
     if portal.verified:
         return session.exec(
             select(Conversation.id)
@@ -68,6 +91,7 @@ def _current_conversation_id(session: Session, portal: PortalSession) -> int | N
                 Conversation.workspace_id == portal.workspace_id,
                 Conversation.contact_id == portal.contact_id,
                 Conversation.status != ConversationStatus.RESOLVED,
+                Conversation.opened_unverified.is_(False),
             )
             .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
             .limit(1)
@@ -84,9 +108,11 @@ def _identity(session: Session, access: PortalAccess, token: str, typed_first_na
         contact_id=contact.id,
         verified=verified,
         needs_verification=not verified,
+        phone_confirmed=portal.verified,
         masked_phone=mask_phone(contact.phone),
-        # Someone who has only typed a phone number is not told the name on file for it.
-        first_name=contact.first_name if verified else typed_first_name,
+        # Someone who has only typed a phone number is not told the name on file for it, even when no
+        # conversation exists yet (the owner may have typed the contact in).
+        first_name=contact.first_name if portal.verified else typed_first_name,
         conversation_id=_current_conversation_id(session, portal),
         visible_conversation_ids=visible_conversation_ids(session, portal),
     )
@@ -191,19 +217,26 @@ def verify_code(token: str, code: str) -> PortalIdentity:
     A wrong code says how many tries remain; the last wrong try uses the code up."""
     code = clean_code_input(code)
     error: ServiceError | None = None
+    events = PendingEvents()
     with session_scope() as session:
         access = load_portal_session(session, token)
-        if not access.session.verified:
+        portal = access.session
+        if not portal.verified:
             try:
                 check_code(session, access.contact, code)
             except ServiceError as exc:
                 error = exc  # raised after the commit, so the spent try is kept
             else:
-                access.session.verified = True
-                access.session.last_activity_at = utcnow()
+                portal.verified = True
+                portal.last_activity_at = utcnow()
+                own = session.get(Conversation, portal.conversation_id) if portal.conversation_id else None
+                if own is not None and own.opened_unverified and own.contact_id == portal.contact_id:
+                    own.opened_unverified = False
+                    events.conversation_updated(own.workspace_id, own.id)
         identity = None if error else _identity(session, access, token)
     if error is not None:
         raise error
+    events.publish()
     return identity
 
 
@@ -241,7 +274,7 @@ def list_portal_messages(token: str, after_id: int = 0, limit: int = MAX_MESSAGE
             .order_by(Message.id)
             .limit(limit)
         ).all()
-        return message_views(session, access.workspace.id, messages)
+        return message_views(session, access.workspace.id, messages, customer_label=YOU)
 
 
 # --- sending -------------------------------------------------------------------------------------------------
@@ -260,9 +293,7 @@ def _conversation_to_write_in(session: Session, access: PortalAccess) -> tuple[C
     portal = access.session
     current = _current_conversation_id(session, portal)
     conversation = session.get(Conversation, current) if current is not None else None
-    if conversation is not None and (conversation.workspace_id, conversation.contact_id) == (
-        portal.workspace_id, portal.contact_id
-    ):
+    if _may_write_in(portal, conversation):
         portal.conversation_id = conversation.id
         return conversation, False
     conversation = Conversation(
@@ -270,6 +301,7 @@ def _conversation_to_write_in(session: Session, access: PortalAccess) -> tuple[C
         contact_id=portal.contact_id,
         status=ConversationStatus.OPEN,
         channel="portal",
+        opened_unverified=not portal.verified,
         created_at=utcnow(),
     )
     session.add(conversation)
@@ -316,7 +348,7 @@ def _write_customer_message(
         elif bump.unread_before == 0:
             notice = _Notice(access.workspace.id, conversation.id, "new_message",
                              f"New message from {name}", conversation.last_message_preview)
-        view = message_views(session, access.workspace.id, [message])[0]
+        view = message_views(session, access.workspace.id, [message], customer_label=YOU)[0]
     return view, events, notice, (run.id if run is not None else None)
 
 

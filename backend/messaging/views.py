@@ -68,6 +68,8 @@ class ConversationSummary(_AsDict):
     created_at: str
     ai_paused: bool = False
     resolved_at: str = ""
+    # Started in a portal browser that had not entered the texted code: whoever wrote may not hold the phone.
+    opened_unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class PortalIdentity(_AsDict):
     contact_id: int
     verified: bool  # sees everything there is to see: passed the code, or nothing older exists
     needs_verification: bool
+    phone_confirmed: bool  # passed the code: the assistant may show and change appointments made elsewhere
     masked_phone: str
     first_name: str
     conversation_id: int | None
@@ -147,6 +150,7 @@ def conversation_summary(conversation: Conversation, contact: Contact) -> Conver
         created_at=iso(conversation.created_at),
         ai_paused=conversation.ai_paused,
         resolved_at=iso(conversation.resolved_at),
+        opened_unverified=conversation.opened_unverified,
     )
 
 
@@ -165,8 +169,12 @@ def contact_view(contact: Contact, conversation_count: int) -> ContactView:
     )
 
 
-def message_views(session: Session, workspace_id: int, messages: Iterable[Message]) -> list[MessageView]:
-    """Views for messages of one workspace, with sender labels and signed file links, in the given order."""
+def message_views(session: Session, workspace_id: int, messages: Iterable[Message], *,
+                  customer_label: str | None = None) -> list[MessageView]:
+    """Views for messages of one workspace, with sender labels and signed file links, in the given order.
+
+    `customer_label` replaces the contact's name on customer messages: the portal passes one, so the name on
+    file never reaches a browser that may only have typed the phone number."""
     messages = list(messages)
     if not messages:
         return []
@@ -175,7 +183,7 @@ def message_views(session: Session, workspace_id: int, messages: Iterable[Messag
     team_label = workspace.name if workspace else "Team"
 
     conversation_ids = {m.conversation_id for m in messages}
-    customer_names = {
+    customer_names = {} if customer_label is not None else {
         conversation_id: contact_display_name(contact)
         for conversation_id, contact in session.exec(
             select(Conversation.id, Contact)
@@ -202,7 +210,7 @@ def message_views(session: Session, workspace_id: int, messages: Iterable[Messag
 
     def label(message: Message) -> str:
         if message.sender == Sender.CUSTOMER:
-            return customer_names.get(message.conversation_id, "Customer")
+            return customer_label or customer_names.get(message.conversation_id, "Customer")
         if message.sender == Sender.ASSISTANT:
             return assistant_label
         if message.sender == Sender.OWNER:

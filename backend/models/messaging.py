@@ -97,6 +97,10 @@ class Conversation(SQLModel, table=True):
     title: str = Field(default="", max_length=200)
     channel: str = Field(default="portal", max_length=20)
     ai_paused: bool = Field(default=False)  # a person took over: the AI only drafts, never sends
+    # Started by a portal browser that had not entered the texted code: anyone may have typed the phone number.
+    # Browsers that did prove the phone never write into it (backend.messaging.portal), and the assistant does
+    # not tell it about, move or cancel appointments made elsewhere (backend.ai.booking_dialog).
+    opened_unverified: bool = Field(default=False)
     # Where the assistant is in a multi-turn dialog (backend.ai.booking_dialog): what it asked, what it offered.
     assistant_state: dict = json_dict_field()
     assigned_user_id: Optional[int] = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

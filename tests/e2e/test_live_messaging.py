@@ -215,3 +215,114 @@ def test_portal_refuses_bad_phone_and_empty_or_long_messages(page: Page, live_ap
     page.get_by_label("Message", exact=True).fill("x" * 4001)
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("alert")).to_contain_text("4,000")
+
+
+def _last_code(workspace_id: int) -> str:
+    from backend.db import session_scope
+    from backend.models import OutboxMessage
+
+    with session_scope() as s:
+        sms = s.exec(select(OutboxMessage).where(OutboxMessage.workspace_id == workspace_id,
+                                                 OutboxMessage.channel == "sms",
+                                                 OutboxMessage.body.contains("verification code"))
+                     .order_by(OutboxMessage.id)).all()
+    return re.search(r"\b(\d{6})\b", sms[-1].body).group(1)
+
+
+def test_a_stranger_on_a_customers_number_never_reads_what_the_customer_writes_after_the_code(
+        browser, live_app, app_db):
+    """Issue 15, finding 2: two phones on one number. The stranger skips the code and opens a conversation; the
+    real customer enters the code on their own phone and writes: it goes elsewhere, and the stranger's open page
+    never shows it. The owner's inbox marks the stranger's thread."""
+    from backend.messaging import portal
+
+    base = live_app[0]
+    email, slug, ws_id = _business("Planted Dental")
+    # The customer's earlier conversation, from a phone that entered the code.
+    earlier = portal.identify_customer(slug, "+1 917 555 0188", "Jordan")
+    portal.send_verification_code(earlier.session_token)
+    portal.verify_code(earlier.session_token, _last_code(ws_id))
+    portal.send_customer_message(earlier.session_token, "Question about my crown")
+
+    stranger = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    stranger.set_default_timeout(30000)
+    _identify(stranger, base, slug, "917-555-0188")
+    expect(stranger.get_by_role("heading", name="Welcome back")).to_be_visible()
+    stranger.get_by_role("button", name="Skip: start a new conversation").click()
+    _send(stranger, "Hi, it's me on my new phone")
+    expect(stranger.get_by_text("Hi, it's me on my new phone")).to_be_visible()
+
+    customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    customer.set_default_timeout(30000)
+    _identify(customer, base, slug, "(917) 555-0188")
+    customer.get_by_label("Verification code").fill(_last_code(ws_id))
+    customer.get_by_role("button", name="Verify").click()
+    expect(customer.get_by_text("Question about my crown")).to_be_visible()
+    _send(customer, "Here are my test results, private")
+    expect(customer.get_by_text("Here are my test results, private")).to_be_visible()
+
+    # Live events had time to arrive (the customer's own page already has the message); then a reload.
+    stranger.wait_for_timeout(3000)
+    expect(stranger.get_by_text("Here are my test results, private")).to_have_count(0)
+    stranger.reload()
+    stranger.get_by_role("button", name="Not now: back to the chat").click()  # the code is asked again
+    expect(stranger.get_by_text("Hi, it's me on my new phone")).to_be_visible()
+    expect(stranger.get_by_text("Here are my test results, private")).to_have_count(0)
+    expect(stranger.get_by_text("Question about my crown")).to_have_count(0)
+
+    owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    owner.set_default_timeout(30000)
+    _owner_inbox(owner, base, email)
+    threads = owner.get_by_role("button", name="Conversation with Jordan")
+    expect(threads).to_have_count(2)
+    expect(owner.get_by_text("Unverified number")).to_have_count(1)
+    owner.get_by_role("button", name="Conversation with Jordan").filter(has_text="Unverified number").click()
+    expect(owner.locator("#chat-scroller").get_by_text("Hi, it's me on my new phone")).to_be_visible()
+    expect(owner.locator("#chat-scroller").get_by_text("Here are my test results, private")).to_have_count(0)
+    expect(owner.locator(".conversation-header").get_by_text("Unverified number")).to_be_visible()
+    for page in (stranger, customer, owner):
+        page.context.close()
+
+
+def test_a_browser_without_the_code_is_not_told_the_appointment_and_the_offered_code_unlocks_it(
+        browser, live_app, app_db):
+    """Issue 15, finding 1: someone types a customer's number (nothing to hide in the chat, so no code is asked)
+    and asks for the appointment the owner booked for them. The assistant offers the code instead; entering it
+    through the offered button answers the same question."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
+    from backend.calendar.booking import book_appointment
+    from backend.messaging import portal
+    from backend.models.types import utcnow
+
+    base = live_app[0]
+    _, slug, ws_id = _business("Private Dental")
+    set_weekly_hours(ws_id, {day: [("08:00", "20:00")] for day in range(7)})
+    update_booking_policy(ws_id, min_notice_minutes=0, max_advance_days=30, max_bookings_per_day=None,
+                          require_confirmation=False, reminder_lead_minutes=0)
+    service = save_service(ws_id, name="Root canal", duration_minutes=60)
+    contact_id = portal.identify_customer(slug, "+1 646 555 0177", "Jordan").contact_id
+    tomorrow = (utcnow().astimezone(ZoneInfo("America/New_York")) + timedelta(days=1)).replace(
+        hour=10, minute=0, second=0, microsecond=0)
+    book_appointment(ws_id, service_id=service.id, starts_at=tomorrow, contact_id=contact_id, source="owner")
+
+    stranger = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    stranger.set_default_timeout(30000)
+    _identify(stranger, base, slug, "646 555 0177")
+    _send(stranger, "When is my appointment?")
+    code_button = stranger.get_by_test_id("quick-reply").filter(has_text="Send me a code")
+    expect(code_button).to_be_visible()
+    expect(stranger.get_by_text("Root canal")).to_have_count(0)
+    expect(stranger.get_by_text(re.compile("10:00"))).to_have_count(0)
+    expect(stranger.get_by_text("Jordan")).to_have_count(0)
+
+    code_button.click()
+    expect(stranger.get_by_role("heading", name="Confirm your number")).to_be_visible()
+    stranger.get_by_label("Verification code").fill(_last_code(ws_id))
+    stranger.get_by_role("button", name="Verify").click()
+    expect(stranger.get_by_test_id("quick-reply")).to_have_count(0)  # the offer is spent
+    _send(stranger, "When is my appointment?")
+    expect(stranger.get_by_text(re.compile(r"You're booked for Root canal on .*10:00"))).to_be_visible()
+    stranger.context.close()

@@ -176,6 +176,7 @@ def test_conversations_are_listed_filtered_searched_and_read(client, oak):
     assert [c["id"] for c in listed] == [second, oak.conversation_id]
     assert listed[1]["contact_name"] == "Alice" and listed[1]["contact_phone"] == "+12125550101"
     assert listed[1]["last_message_at"].endswith("Z") and listed[1]["resolved_at"] is None
+    assert listed[1]["opened_unverified"] is True  # Alice's browser never entered the texted code
 
     def ids(**params) -> list[int]:
         return _ids(client.get("/api/v1/conversations", params=params, headers=oak.headers))
@@ -443,6 +444,7 @@ def test_the_openapi_document_lists_and_describes_every_endpoint(client, oak):
         assert "401" in operation["responses"], (method, path)
     schemas = spec["components"]["schemas"]
     assert {"Conversation", "Message", "Contact", "FileInfo", "ErrorBody", "NewReply"} <= set(schemas)
+    assert schemas["Conversation"]["properties"]["opened_unverified"]["type"] == "boolean"
 
     def ref(method, path, status):
         return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]

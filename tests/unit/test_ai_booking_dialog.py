@@ -14,7 +14,7 @@ from backend.db import session_scope
 from backend.messaging import portal
 from backend.models import Conversation, Workspace
 from backend.models.types import utcnow
-from tests.unit.messaging_helpers import make_workspace, settle
+from tests.unit.messaging_helpers import last_code, make_workspace, settle
 from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
 
 TZ = "America/New_York"
@@ -37,6 +37,13 @@ def _say(token: str, text: str):
     settle()
     views = portal.list_portal_messages(token)
     return [v for v in views if v.sender == "assistant"][-1], views
+
+
+def _confirmed(slug: str, phone: str) -> portal.PortalIdentity:
+    """A customer whose browser entered the texted code: the assistant may tell them of bookings the owner made."""
+    identity = portal.identify_customer(slug, phone)
+    portal.send_verification_code(identity.session_token)
+    return portal.verify_code(identity.session_token, last_code(phone))
 
 
 def _tomorrow(hour: int) -> datetime:
@@ -118,7 +125,7 @@ def test_the_llm_booking_tools_act_only_for_this_customer(db):
     me = portal.identify_customer(biz.slug, "+12025550144")
     someone = portal.identify_customer(biz.slug, "+12025550145")
     theirs = book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(9), contact_id=someone.contact_id)
-    tools = BookingTools(DialogContext(biz.id, None, me.contact_id, TZ, utcnow()))
+    tools = BookingTools(DialogContext(biz.id, None, me.contact_id, TZ, utcnow(), verified=True))
 
     assert tools.run("list_services", {})["services"][0]["name"] == "Check-up"
     free = tools.run("find_free_times", {"service_id": service.id, "date": _tomorrow(9).date().isoformat(),
@@ -139,7 +146,7 @@ def test_the_llm_booking_tools_act_only_for_this_customer(db):
 
 def test_a_customer_in_another_time_zone_sees_their_own_clock_too(db):
     biz, service = _clinic()
-    identity = portal.identify_customer(biz.slug, "+12025550146")
+    identity = _confirmed(biz.slug, "+12025550146")
     assert portal.set_customer_timezone(identity.session_token, "Mars/Olympus") == ""  # ignored, not stored
     assert portal.set_customer_timezone(identity.session_token, "Europe/London") == "Europe/London"
     reply, _ = _say(identity.session_token, "Can I book a check-up tomorrow at 10am?")
@@ -273,7 +280,7 @@ def test_what_was_said_about_when_is_kept_while_the_service_is_asked(db):
 
 def test_a_customer_asks_when_their_appointment_is(db):
     biz, service = _clinic()
-    identity = portal.identify_customer(biz.slug, "+12025550145")
+    identity = _confirmed(biz.slug, "+12025550145")
     reply, _ = _say(identity.session_token, "When is my appointment?")
     assert "don't see an upcoming appointment" in reply.content
     book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(9), contact_id=identity.contact_id,
@@ -289,7 +296,7 @@ def test_a_customer_asks_when_their_appointment_is(db):
 
 def test_moving_one_of_two_appointments_by_its_button_then_a_part_of_the_day(db):
     biz, service = _clinic()
-    identity = portal.identify_customer(biz.slug, "+12025550146")
+    identity = _confirmed(biz.slug, "+12025550146")
     token = identity.session_token
     for hour in (10, 14):
         book_appointment(biz.id, service_id=service.id, starts_at=_tomorrow(hour), contact_id=identity.contact_id,

@@ -34,7 +34,9 @@ def test_a_message_is_stored_as_typed_and_opens_a_conversation(db):
     html = "  <b>Hi</b> <script>alert('x')</script> & thanks  "
     view = portal.send_customer_message(me.session_token, html)
     assert view.content == html.strip()  # HTML is data, kept exactly; pages render it as text
-    assert (view.sender, view.type, view.status, view.sender_label) == ("customer", "text", "sent", "Jordan")
+    # The portal labels the customer's own messages "You": it never sends the name on file to a browser.
+    assert (view.sender, view.type, view.status, view.sender_label) == ("customer", "text", "sent", "You")
+    assert inbox.list_messages(biz.id, view.conversation_id)[0].sender_label == "Jordan"  # the owner sees it
     assert view.created_at.endswith("Z") and view.file is None
     assert json.loads(json.dumps(view.as_dict()))["sender"] == "customer"
     assert {type(view.sender), type(view.type), type(view.status)} == {str}

@@ -34,6 +34,7 @@ def _summary(c) -> dict[str, str]:
         "at": c.last_message_at or c.created_at,
         "unread": str(c.unread) if c.unread else "",
         "ai_paused": "1" if c.ai_paused else "",
+        "unverified": "1" if c.opened_unverified else "",
     }
 
 
@@ -276,6 +277,19 @@ def _status_badge(status: rx.Var) -> rx.Component:
                     variant="soft")
 
 
+def _unverified_badge(flag: rx.Var) -> rx.Component:
+    return rx.cond(
+        flag == "1",
+        rx.tooltip(
+            rx.badge(rx.icon("shield_alert", size=12), "Unverified number", color_scheme="orange", variant="soft",
+                     white_space="nowrap"),
+            content="Started in a browser that did not confirm this phone number with the code we texted it: the "
+                    "person writing may not be the customer on file. The assistant does not show or change their "
+                    "other appointments here.",
+        ),
+    )
+
+
 def _conversation_item(c: rx.Var) -> rx.Component:
     return rx.box(
         rx.hstack(
@@ -291,6 +305,7 @@ def _conversation_item(c: rx.Var) -> rx.Component:
                 rx.hstack(
                     rx.text(c["preview"], size="1", color=rx.color("gray", 11), class_name="truncate"),
                     rx.spacer(),
+                    _unverified_badge(c["unverified"]),
                     rx.cond(c["unread"] != "", rx.badge(c["unread"], color_scheme="indigo", variant="solid",
                                                          radius="full")),
                     width="100%",
@@ -368,7 +383,9 @@ def _conversation_panel() -> rx.Component:
                            aria_label="Back to conversations", display=["inline-flex", "inline-flex", "none"]),
             rx.vstack(
                 rx.hstack(rx.heading(InboxState.selected["name"], size="4", as_="h2"),
-                          _status_badge(InboxState.selected["status"]), align="center", spacing="2"),
+                          _status_badge(InboxState.selected["status"]),
+                          _unverified_badge(InboxState.selected["unverified"]), align="center", spacing="2",
+                          wrap="wrap"),
                 rx.link(InboxState.selected["phone"], href="/dashboard/contacts/" + InboxState.selected["contact_id"],
                         size="1", color_scheme="gray"),
                 spacing="0",
