@@ -62,7 +62,9 @@ class Settings(BaseSettings):
 
     # --- the web app's own work: handlers that reach the backend run on these threads, off the event loop ---
     handler_threads: int = 16
-    outside_call_seconds: float = 20.0  # total time for one call to an outside server made while a person waits
+    outside_call_seconds: float = 20.0
+    # Addresses owners type (CalDAV, webhooks) may point at loopback / private networks: local development only.
+    allow_private_urls: bool = False  # total time for one call to an outside server made while a person waits
 
     # --- mail: the outbox table by default, SMTP by host ---
     smtp_host: str = ""

@@ -17,6 +17,8 @@ import pytest
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="assistant-tests-"))
 os.environ["ASSISTANT_DATA_DIR"] = str(_RUN_DIR / "data")
 os.environ.pop("ASSISTANT_DATABASE_URL", None)
+# The tests' own outside servers (Radicale, a trickling server) listen on localhost; the SSRF tests turn it off.
+os.environ["ASSISTANT_ALLOW_PRIVATE_URLS"] = "true"
 for _var in ("ASSISTANT_REDIS_URL", "ASSISTANT_CELERY_BROKER_URL", "ASSISTANT_S3_BUCKET", "ASSISTANT_SMTP_HOST"):
     os.environ.pop(_var, None)
 

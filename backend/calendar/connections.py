@@ -25,7 +25,7 @@ from sqlmodel import select
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.models import AuditEvent, BusyPeriod, CalendarConnection, CalendarEventLink
-from backend.providers.deadline import total_deadline
+from backend.providers.outbound import public_addresses_only, total_deadline
 from backend.security import SecretDecryptionError, decrypt_secret, encrypt_secret, mask_secret
 from backend.settings import get_settings
 
@@ -125,7 +125,8 @@ def add_caldav_connection(workspace_id: int, *, url: str, username: str, passwor
     if not password:
         raise ServiceError("Enter the password (an app password, if your provider has them).", field="password")
     # The owner waits for this answer: a server that trickles it must not hold the request (or a thread) for long.
-    with total_deadline(get_settings().outside_call_seconds, "The calendar server", field="url"):
+    with public_addresses_only(field="url"), \
+            total_deadline(get_settings().outside_call_seconds, "The calendar server", field="url"):
         found = caldav_sync.discover(url, username, password, calendar_name.strip())  # ServiceError if not usable
     with session_scope() as session:
         duplicate = session.exec(tenant_select(CalendarConnection, workspace_id)

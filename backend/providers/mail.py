@@ -16,7 +16,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from backend.providers.deadline import DeadlineExceeded, total_deadline
+from backend.providers.outbound import DeadlineExceeded, total_deadline
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 
 import httpx
 
-from backend.providers.deadline import DeadlineExceeded, total_deadline
+from backend.providers.outbound import DeadlineExceeded, total_deadline
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,7 @@ from backend.errors import ServiceError
 from backend.models import Appointment, BusyPeriod, CalendarConnection, CalendarEventLink, Workspace
 from backend.models.types import utcnow
 from backend.providers.background import background_task, enqueue
-from backend.providers.deadline import total_deadline
+from backend.providers.outbound import public_addresses_only, total_deadline
 from backend.security import decrypt_secret, encrypt_secret
 from backend.settings import get_settings
 
@@ -96,6 +97,15 @@ class _Google:
 
     def new_secret(self):
         return self.calendar.tokens.dumps() if self.calendar.tokens_changed else None
+
+
+@contextmanager
+def _talking_to(conn: CalendarConnection, seconds: float) -> Iterator[None]:
+    """Around every exchange with a connection's server: bounded in total, and a CalDAV address an owner typed
+    (unlike Google's) may only reach public addresses, on redirects too."""
+    with public_addresses_only() if conn.kind == "caldav" else nullcontext(), \
+            total_deadline(seconds, "The calendar server"):
+        yield
 
 
 def backend_for(conn: CalendarConnection) -> CalendarBackend:
@@ -233,7 +243,7 @@ def _push_to_connection(connection_id: int, appointment_id: int, action: str) ->
         return "inactive"
     try:
         backend = backend_for(conn)
-        with total_deadline(get_settings().outside_call_seconds, "The calendar server"):
+        with _talking_to(conn, get_settings().outside_call_seconds):
             outcome = _apply(conn, backend, appointment_id, event, link, action)
         _record(connection_id, secret=backend.new_secret())
         return outcome
@@ -369,7 +379,7 @@ def sync_connection(connection_id: int, now: datetime | None = None) -> SyncRepo
     try:
         backend = backend_for(conn)
         # A server that trickles its answers would otherwise hold this worker thread for as long as it likes.
-        with total_deadline(get_settings().calendar_sync_seconds, "The calendar server"):
+        with _talking_to(conn, get_settings().calendar_sync_seconds):
             own = _reconcile(conn, backend, start, end, report)
             spans = backend.busy(start, end, tz)
         report.skipped = getattr(spans, "skipped", 0)
