@@ -26,6 +26,7 @@ from assistant.pages.portal import PortalState, portal_page
 from assistant.pages.setup import setup_page
 from assistant.pages.signup import SignupState, signup_page
 from assistant.state.auth import AuthState
+from assistant.state.handlers import report_unexpected_error
 from assistant.state.nav import NavState
 from assistant.state.profile import ProfileState
 from backend.api.app import create_api, limit_bodies
@@ -66,6 +67,7 @@ app = rx.App(
     head_components=[rx.el.meta(name="theme-color", content="#4f46e5"), rx.script(src="/portal.js")],
     # The size limit wraps everything, Reflex's upload route included, so it is checked before any body is read.
     api_transformer=[create_api(), limit_bodies],
+    backend_exception_handler=report_unexpected_error,
 )
 app.register_lifespan_task(live_listener)
 

@@ -18,13 +18,14 @@ from typing import Any, Protocol
 import reflex as rx
 
 from assistant.state.handlers import off_loop
-from backend.providers.events import get_event_bus
+from backend.providers.events import RESYNC, get_event_bus
 
 log = logging.getLogger(__name__)
 
 
 class LiveState(Protocol):
-    """A page that shows live updates. Both hooks are plain methods run on a handler thread."""
+    """A page that shows live updates. The hooks are plain methods run on a handler thread: on_live_event for
+    each event, then after_live_events once per batch, and on_resync (reload all) after the bus was away."""
 
     def on_live_event(self, channel: str, event: dict[str, Any]) -> Any: ...
 
@@ -67,6 +68,10 @@ class LiveRegistry:
         with self._lock:
             return [(token, cls) for token, classes in self._by_channel.get(channel, {}).items() for cls in classes]
 
+    def all_targets(self) -> list[tuple[str, type]]:
+        with self._lock:
+            return list(self._by_watcher)
+
     def watcher_count(self) -> int:
         with self._lock:
             return len(self._by_watcher)
@@ -85,18 +90,30 @@ async def _push(app: rx.App, token: str, state_cls: type, events: list[tuple[str
             state = await root.get_state(state_cls)
             # The page's hooks reload from the database: on a handler thread, like its event handlers (the
             # tab's state lock is held meanwhile, so nothing else touches this state).
-            await off_loop(_apply_live_events, state, events)
+            if not await off_loop(_apply_live_events, state, events):
+                registry.unwatch(token)
     except Exception:  # one broken tab must not stop the others
         log.exception("live update to %s failed", state_cls.__name__)
 
 
-def _apply_live_events(state: LiveState, events: list[tuple[str, dict]]) -> None:
+def _apply_live_events(state: LiveState, events: list[tuple[str, dict]]) -> bool:
+    """False (and nothing applied) when the tab may no longer see them: its session ended meanwhile."""
+    allowed = getattr(state, "_live_allowed", None)
+    if allowed is not None and not allowed():
+        return False
     for channel, event in events:
+        if event.get("type") == RESYNC:
+            # The bus was away and events may be lost: the page reloads what it shows.
+            resync = getattr(state, "on_resync", None)
+            if resync is not None:
+                resync()
+            continue
         state.on_live_event(channel, event)
     # A burst of events (fifty customers writing at once) costs one reload, not fifty.
     flush = getattr(state, "after_live_events", None)
     if flush is not None:
         flush()
+    return True
 
 
 async def _read(bus, queue: asyncio.Queue) -> None:
@@ -127,7 +144,8 @@ async def live_listener(app: rx.App) -> None:
                     batch.append(queue.get_nowait())
                 by_tab: dict[tuple[str, type], list[tuple[str, dict]]] = {}
                 for channel, event in batch:
-                    for target in registry.targets(channel):
+                    targets = registry.all_targets() if event.get("type") == RESYNC else registry.targets(channel)
+                    for target in targets:
                         by_tab.setdefault(target, []).append((channel, event))
                 if by_tab:
                     await asyncio.gather(*(_push(app, t, cls, evs) for (t, cls), evs in by_tab.items()))

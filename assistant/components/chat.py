@@ -175,3 +175,27 @@ def attach_button(upload_id: str, on_drop) -> rx.Component:
         border="none",
         padding="0",
     )
+
+
+def composer_form(*, input_id: str, label: str, placeholder: str, on_submit, on_typing, attach: rx.Component,
+                  actions: list[rx.Component]) -> rx.Component:
+    """The message box of a chat (the portal's and the inbox's). What was typed stays in the box until the
+    server has stored it: the handler clears it with `clear_composer`, so a send that fails never loses the text."""
+    return rx.form(
+        rx.hstack(
+            attach,
+            rx.input(id=input_id, name="text", placeholder=placeholder, size="3", flex="1", min_width="0",
+                     auto_complete="off", aria_label=label, max_length=4000, on_change=on_typing.throttle(2000)),
+            *actions,
+            spacing="2",
+            width="100%",
+            align="center",
+        ),
+        on_submit=on_submit,
+        width="100%",
+    )
+
+
+def clear_composer(input_id: str):
+    """The event a send handler returns once the message is stored."""
+    return rx.set_value(input_id, "")

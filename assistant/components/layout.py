@@ -268,7 +268,29 @@ def dashboard_shell(active: str, *children: rx.Component) -> rx.Component:
             class_name="app-bg",
             min_height="100vh",
         ),
-        loading_screen(),
+        rx.cond(AuthState.signed_out, signed_out_screen(), loading_screen()),
+    )
+
+
+def signed_out_screen() -> rx.Component:
+    """A tab left open after the session ended (logged out elsewhere, password changed): says so, shows nothing."""
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.center(rx.icon("log_out", size=28, color=rx.color("indigo", 10)), class_name="empty-icon"),
+                rx.heading("You were signed out", size="4", as_="h1"),
+                rx.text("Your session ended in another window, or your password was changed. Log in again to "
+                        "continue.", color=rx.color("gray", 11), size="2", text_align="center", max_width="360px"),
+                rx.link(rx.button("Log in again", size="3"), href="/login"),
+                align="center",
+                spacing="3",
+            ),
+            size="4",
+        ),
+        height="100vh",
+        width="100%",
+        padding="1rem",
+        class_name="app-bg",
     )
 
 

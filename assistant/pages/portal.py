@@ -6,11 +6,14 @@ The browser keeps one opaque session token per business (local storage); the ser
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 import reflex as rx
 
 from assistant.components.chat import (
-    attach_button, chat_scroller, flatten_message, quick_replies, streaming_bubble, typing_indicator,
+    attach_button, chat_scroller, clear_composer, composer_form, flatten_message, quick_replies, streaming_bubble,
+    typing_indicator,
 )
 from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
@@ -22,7 +25,12 @@ from backend.messaging import portal
 from backend.providers.events import conversation_channel
 from backend.workspaces.service import get_public_workspace
 
+log = logging.getLogger(__name__)
+
 UPLOAD_ID = "portal-upload"
+COMPOSER_ID = "portal-message"
+NOT_SENT = "Your message was not sent. Check your connection and try again."
+DOUBLE_SEND_SECONDS = 3.0  # the same text again this soon is the same Enter pressed twice
 
 
 class PortalState(rx.State):
@@ -55,6 +63,8 @@ class PortalState(rx.State):
     streaming_text: str = ""  # the assistant's reply while an LLM writes it
     choices: list[str] = []  # quick replies offered by the assistant's latest message
     _visible: list[int] = []
+    _last_sent: str = ""
+    _last_sent_at: float = 0.0
     _reload: bool = False
 
     # --- session token helpers (backend only) ---
@@ -118,6 +128,15 @@ class PortalState(rx.State):
             for m in self.messages:
                 if m["sender"] != "customer":
                     m["status"] = "read"
+
+    def _live_allowed(self) -> bool:
+        """Live updates stop (and the chat closes) once the session ended: signed out elsewhere, erased."""
+        try:
+            portal.check_portal_session(self._token())
+        except AuthenticationError as exc:
+            self._session_lost(exc)
+            return False
+        return True
 
     def _session_lost(self, exc: AuthenticationError) -> None:
         self._set_token("")
@@ -240,7 +259,9 @@ class PortalState(rx.State):
     @service_event
     def send(self, form_data: dict):
         self.composer_error = ""
-        text = form_data.get("text", "")
+        text = str(form_data.get("text", ""))
+        if text == self._last_sent and time.monotonic() - self._last_sent_at < DOUBLE_SEND_SECONDS:
+            return clear_composer(COMPOSER_ID)
         try:
             portal.send_customer_message(self._token(), text)
         except AuthenticationError as exc:
@@ -249,7 +270,13 @@ class PortalState(rx.State):
         except ServiceError as exc:
             self.composer_error = exc.message
             return
+        except Exception:  # the text stays in the box: the customer is told and can press Enter again
+            log.exception("a portal message could not be stored")
+            self.composer_error = NOT_SENT
+            return
+        self._last_sent, self._last_sent_at = text, time.monotonic()
         self._reload_messages()
+        return clear_composer(COMPOSER_ID)
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
@@ -330,6 +357,9 @@ class PortalState(rx.State):
             ids = {str(i) for i in event.get("message_ids", [])}
             status = event.get("status", "")
             self.messages = [{**m, "status": status} if m["id"] in ids else m for m in self.messages]
+
+    def on_resync(self) -> None:
+        self._reload = True
 
     def after_live_events(self) -> None:
         if self._reload:
@@ -489,22 +519,15 @@ def _composer() -> rx.Component:
                 align="center",
                 width="100%",
             ),
-            rx.form(
-                rx.hstack(
-                    attach_button(UPLOAD_ID, PortalState.upload(rx.upload_files(upload_id=UPLOAD_ID))),
-                    rx.input(name="text", placeholder="Type a message…", size="3", flex="1", min_width="0",
-                             auto_complete="off", aria_label="Message", max_length=4000,
-                             on_change=PortalState.typing.throttle(2000)),
+            composer_form(
+                input_id=COMPOSER_ID, label="Message", placeholder="Type a message…", on_submit=PortalState.send,
+                on_typing=PortalState.typing,
+                attach=attach_button(UPLOAD_ID, PortalState.upload(rx.upload_files(upload_id=UPLOAD_ID))),
+                actions=[
                     rx.icon_button(rx.icon("mic", size=18), variant="soft", type="button", size="3",
                                    aria_label="Record a voice message", on_click=PortalState.start_recording),
                     rx.icon_button(rx.icon("send", size=18), type="submit", size="3", aria_label="Send"),
-                    spacing="2",
-                    width="100%",
-                    align="center",
-                ),
-                on_submit=PortalState.send,
-                reset_on_submit=True,
-                width="100%",
+                ],
             ),
         ),
         class_name="composer",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -10,6 +11,10 @@ import reflex as rx
 from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import AuthenticationError, ServiceError, SessionExpired
+
+
+# The session this handler's thread already validated: (token, context). Set per event by OwnerState._guard.
+_checked_session: ContextVar[tuple[str, accounts.OwnerContext] | None] = ContextVar("checked_session", default=None)
 
 
 @dataclass
@@ -26,6 +31,7 @@ class AuthState(rx.State):
     session_token: str = rx.LocalStorage("", name="frontdesk_session", sync=True)
 
     is_authenticated: bool = False
+    signed_out: bool = False  # the session ended while a dashboard tab was open (seen on a live update)
     user_name: str = ""
     user_email: str = ""
     workspace_name: str = ""
@@ -43,6 +49,7 @@ class AuthState(rx.State):
 
     def _apply(self, ctx: accounts.OwnerContext) -> None:
         self.is_authenticated = True
+        self.signed_out = False
         self.user_name = ctx.full_name
         self.user_email = ctx.email
         self.workspace_name = ctx.workspace_name
@@ -58,7 +65,11 @@ class AuthState(rx.State):
         self._user_id = self._workspace_id = 0
 
     def _owner(self) -> accounts.OwnerContext:
-        """Re-checks the session on every action, so an expired or revoked one stops working at once."""
+        """Re-checks the session on every action, so an expired or revoked one stops working at once (once per
+        event: an OwnerState's guard already checked it moments ago on this thread)."""
+        checked = _checked_session.get()
+        if checked is not None and checked[0] == self.session_token:
+            return checked[1]
         ctx = accounts.validate_session(self.session_token)
         self._apply(ctx)
         return ctx
@@ -121,3 +132,28 @@ class AuthState(rx.State):
         self.session_token = ""
         self._clear()
         return rx.redirect("/login?reason=logged_out")
+
+
+class OwnerState(AuthState):
+    """The state of a page only a signed-in owner sees. Every handler (through `@service_event`) and every live
+    update re-checks the session first, so a tab left open after a log-out or a password reset stops at once:
+    its next action leads to the login page and no live update reaches it."""
+
+    def _guard(self):
+        """None when the session still holds; otherwise the event to return instead of running the handler."""
+        try:
+            ctx = accounts.validate_session(self.session_token)
+        except AuthenticationError as exc:
+            return self._to_login(exc)
+        self._apply(ctx)
+        _checked_session.set((self.session_token, ctx))
+        return None
+
+    def _live_allowed(self) -> bool:
+        try:
+            self._apply(accounts.validate_session(self.session_token))
+        except AuthenticationError:
+            self._clear()
+            self.signed_out = True
+            return False
+        return True

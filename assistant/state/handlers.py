@@ -5,6 +5,9 @@ backend waits on the database, and some on outside servers (a calendar, mail, an
 other browser of every business waits too. `@service_event` is `@rx.event` for such handlers: the body runs on
 a worker thread while the loop goes on serving everyone else.
 
+A state may define `_guard()` (OwnerState does: the session still holds): it runs first, on the same thread,
+and what it returns (a redirect to the login page) is returned instead of running the handler.
+
 It is safe because Reflex holds this tab's state lock for the whole event: nothing else touches this state
 until the handler is done, and the delta is computed back on the loop afterwards. A generator handler (one
 that `yield`s to show a "saving…" state first) runs each step on the thread, the deltas go out in between.
@@ -19,6 +22,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
@@ -29,6 +33,7 @@ from backend.settings import get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_log = logging.getLogger(__name__)
 _pool: ThreadPoolExecutor | None = None
 _DONE = object()
 
@@ -59,6 +64,17 @@ async def read_upload(upload: rx.UploadFile) -> bytes:
     return data
 
 
+def _check(state) -> Any:
+    """The state's own guard (OwnerState: the session still holds), or None for states without one."""
+    guard = getattr(state, "_guard", None)
+    return guard() if guard is not None else None
+
+
+def _checked_call(fn: Callable[..., Any], state, *args: Any, **kwargs: Any) -> Any:
+    refusal = _check(state)
+    return refusal if refusal is not None else fn(state, *args, **kwargs)
+
+
 def _step(generator) -> tuple[Any, Any]:
     try:
         return next(generator), None
@@ -74,6 +90,10 @@ def service_event(fn: F) -> F:
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         async def stepped(self, *args: Any, **kwargs: Any):
+            refusal = await off_loop(_check, self)
+            if refusal is not None:
+                yield refusal
+                return
             generator = fn(self, *args, **kwargs)
             while True:
                 event, returned = await off_loop(_step, generator)
@@ -87,6 +107,18 @@ def service_event(fn: F) -> F:
 
     @functools.wraps(fn)
     async def threaded(self, *args: Any, **kwargs: Any):
-        return await off_loop(fn, self, *args, **kwargs)
+        return await off_loop(_checked_call, fn, self, *args, **kwargs)
 
     return rx.event(threaded)  # type: ignore[return-value]
+
+
+def report_unexpected_error(exception):
+    """The app's backend_exception_handler: the person is told plainly that what they did did not go through
+    (the message they typed stays in its box: see components.chat.composer_form); the details go to the log."""
+    _log.error("a page handler failed", exc_info=(type(exception), exception, exception.__traceback__))
+    return rx.toast.error("That did not go through. Please try again in a moment.", id="backend_error",
+                          position="top-center")
+
+
+# Reflex checks the handler's annotations as real types (this module's are strings, `from __future__`).
+report_unexpected_error.__annotations__ = {"exception": Exception}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.live import registry
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.ai.drafts import pending_draft_count
 from backend.errors import AuthenticationError
@@ -14,7 +14,7 @@ from backend.notifications import service as notifications
 from backend.providers.events import workspace_channel
 
 
-class NavState(AuthState):
+class NavState(OwnerState):
     unread_conversations: int = 0
     unread_notifications: int = 0
     pending_drafts: int = 0
@@ -76,6 +76,9 @@ class NavState(AuthState):
             self._counts_dirty = True
         elif kind == "notification.created" and event.get("user_id") in (None, self._user_id):
             self._counts_dirty = True
+
+    def on_resync(self) -> None:
+        self._counts_dirty = True
 
     def after_live_events(self) -> None:
         if self._arrived:

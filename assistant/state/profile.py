@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError, ServiceError
 from backend.workspaces import service as workspaces
 
 
-class ProfileState(AuthState):
+class ProfileState(OwnerState):
     loaded: bool = False
     form_key: int = 0  # bumps to remount the form with fresh defaults
     name: str = ""

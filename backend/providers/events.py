@@ -4,6 +4,9 @@ In-process by default (one app process); Redis pub/sub when `ASSISTANT_REDIS_URL
 or a second web worker reaches the pages too. Events are hints to refresh, not records: the database stays
 the truth, and a subscriber that was away simply reloads. Payloads are JSON objects in both backends.
 
+A Redis outage loses nothing the pages need: a publish Redis refuses is held and sent again once it answers,
+and a subscription that had to reconnect yields one RESYNC event (channel "*") so the pages reload.
+
     async with get_event_bus().subscribe("workspace:*") as events:
         async for channel, event in events:
             ...
@@ -16,7 +19,9 @@ import fnmatch
 import json
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
+from collections import deque
 from typing import Any
 
 from backend.settings import get_settings
@@ -24,6 +29,8 @@ from backend.settings import get_settings
 log = logging.getLogger(__name__)
 
 SUBSCRIBER_QUEUE_SIZE = 1000  # a stalled page drops old hints rather than growing without bound
+# Told to subscribers (on the channel "*") after they were cut off from the bus: reload everything shown.
+RESYNC = "bus.resync"
 
 
 def workspace_channel(workspace_id: int) -> str:
@@ -186,6 +193,7 @@ class _RedisSubscription(Subscription):
         self._bus = bus
         self._client = None
         self._pubsub = None
+        self._resync_due = False
 
     async def _connect(self) -> None:
         import redis.asyncio as aioredis
@@ -227,6 +235,8 @@ class _RedisSubscription(Subscription):
             try:
                 await self._connect()
                 log.info("event subscription %r reconnected to Redis", self.pattern)
+                # Whatever was published meanwhile is gone (pub/sub keeps nothing): the pages must reload.
+                self._resync_due = True
                 return
             except (OSError, TimeoutError, self._bus.redis_errors) as exc:
                 delay = self.RECONNECT_DELAYS[min(attempt, len(self.RECONNECT_DELAYS) - 1)]
@@ -238,6 +248,9 @@ class _RedisSubscription(Subscription):
     async def _next(self) -> tuple[str, dict[str, Any]]:
         prefix = self._bus.namespace
         while True:
+            if self._resync_due:
+                self._resync_due = False
+                return "*", {"type": RESYNC}
             try:
                 # A bounded wait lets redis-py run its health checks on an idle connection.
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
@@ -260,6 +273,9 @@ class _RedisSubscription(Subscription):
 
 class RedisBus(EventBus):
     name = "redis"
+    RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
+    RETRY_FOR_SECONDS = 600.0  # older hints are dropped: the pages' resync reloads from the database anyway
+    MAX_BACKLOG = 10_000
 
     def __init__(self, url: str, namespace: str | None = None):
         import redis
@@ -269,6 +285,10 @@ class RedisBus(EventBus):
         self.redis_errors = redis.RedisError
         self._client = None
         self._client_lock = threading.Lock()
+        # Events Redis refused while it was down, with when they were first tried: published again once it answers.
+        self._backlog: deque[tuple[float, str, str]] = deque()
+        self._backlog_lock = threading.Lock()
+        self._retrier: threading.Thread | None = None
 
     def _publisher(self):
         with self._client_lock:
@@ -285,10 +305,54 @@ class RedisBus(EventBus):
 
     def publish(self, channel: str, event: dict[str, Any]) -> None:
         data = _encode(event)
+        with self._backlog_lock:
+            if self._backlog:  # behind what still waits, so each channel keeps its order
+                self._keep(channel, data)
+                return
         try:
             self._publisher().publish(self.namespace + channel, data)
         except (OSError, self.redis_errors) as exc:
-            log.warning("could not publish event on %s: %s", channel, exc)
+            log.warning("could not publish event on %s: %s; it is sent again once Redis answers", channel, exc)
+            with self._backlog_lock:
+                self._keep(channel, data)
+
+    @property
+    def pending_events(self) -> int:
+        """Events Redis refused that wait to be published again (0 when all is well)."""
+        with self._backlog_lock:
+            return len(self._backlog)
+
+    def _keep(self, channel: str, data: str) -> None:
+        """Hold an unpublished event for the retry thread (the caller holds the backlog lock)."""
+        if len(self._backlog) >= self.MAX_BACKLOG:
+            self._backlog.popleft()  # the oldest hint goes; pages reload on the resync anyway
+        self._backlog.append((time.monotonic(), channel, data))
+        if self._retrier is None or not self._retrier.is_alive():
+            self._retrier = threading.Thread(target=self._retry_backlog, name="event-bus-retry", daemon=True)
+            self._retrier.start()
+
+    def _retry_backlog(self) -> None:
+        attempt = 0
+        while True:
+            time.sleep(self.RETRY_DELAYS[min(attempt, len(self.RETRY_DELAYS) - 1)])
+            with self._backlog_lock:
+                cutoff = time.monotonic() - self.RETRY_FOR_SECONDS
+                while self._backlog and self._backlog[0][0] < cutoff:
+                    self._backlog.popleft()
+                if not self._backlog:
+                    self._retrier = None
+                    return
+                try:
+                    while self._backlog:
+                        _, channel, data = self._backlog[0]
+                        self._publisher().publish(self.namespace + channel, data)
+                        self._backlog.popleft()
+                except (OSError, self.redis_errors):
+                    attempt += 1
+                    continue
+                log.info("Redis is back: the events held meanwhile were published")
+                self._retrier = None
+                return
 
     def subscribe(self, pattern: str) -> Subscription:
         return _RedisSubscription(self, pattern)

@@ -158,3 +158,86 @@ def test_large_bodies_are_refused_before_they_are_read(live_app):
     assert outcome in ("413", "WriteError", "RemoteProtocolError", "ReadError"), outcome
     assert rss_after - rss_before < 100 * 1024 * 1024, (rss_before, rss_after)
     assert httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200
+
+
+def test_a_dashboard_tab_left_open_after_a_password_reset_stops_at_once(browser, live_app, app_db):
+    import re
+
+    from sqlmodel import select
+
+    from backend.accounts.service import request_password_reset, reset_password
+    from backend.db import session_scope
+    from backend.models import OutboxMessage
+
+    base = live_app[0]
+    email, slug, _ = make_business("Forgetful Dental")
+    tabs = []
+    for _ in range(2):
+        tab = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+        tab.set_default_timeout(15000)
+        log_in(tab, base, email, then="/dashboard/inbox")
+        expect(tab.get_by_text("No conversations here yet")).to_be_visible()
+        tabs.append(tab)
+    searching, watching = tabs
+    first = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    identify(first, base, slug, "(212) 555-0111", "Ava")
+    send(first, "Hello before the reset")
+    for tab in tabs:  # live, while signed in
+        expect(tab.get_by_role("button", name="Conversation with Ava")).to_be_visible()
+
+    # The password is reset from somewhere else: every session of the owner ends.
+    request_password_reset(email)
+    with session_scope() as s:
+        bodies = s.exec(select(OutboxMessage.body).where(OutboxMessage.to_address == email)).all()
+    link = next(m for m in map(re.compile(r"/reset/(\S+)").search, bodies) if m)
+    reset_password(link.group(1), "a-brand-new-passphrase-42")
+
+    # The next action of an open tab (a search) leads to the login page instead of results …
+    searching.get_by_label("Search conversations").fill("Ava")
+    expect(searching).to_have_url(re.compile(r"/login"))
+    # … and a new conversation does not reach the other open tab: it says it was signed out, and shows nothing.
+    second = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    identify(second, base, slug, "(212) 555-0122", "Ben")
+    send(second, "Hello after the reset")
+    expect(second.get_by_text("Hello after the reset")).to_be_visible()
+    expect(watching.get_by_role("heading", name="You were signed out")).to_be_visible()
+    expect(watching.get_by_text("Ava")).to_have_count(0)
+    expect(watching.get_by_text("Ben")).to_have_count(0)
+    watching.get_by_role("button", name="Log in again").click()
+    expect(watching).to_have_url(re.compile(r"/login"))
+
+
+def test_a_message_the_server_could_not_store_stays_in_the_box_and_the_customer_is_told(browser, live_app, app_db):
+    import sqlite3
+
+    from sqlmodel import select
+
+    from backend.db import session_scope
+    from backend.models import Message
+
+    base, database_url = live_app
+    _, slug, workspace_id = make_business("Locked Cafe")
+    customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    customer.set_default_timeout(15000)
+    identify(customer, base, slug, "(212) 555-0177", "Lou")
+    box = customer.get_by_label("Message", exact=True)
+    expect(box).to_be_visible()
+
+    # Something else holds the database's write lock longer than the app waits for it.
+    blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, timeout=1)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        send(customer, "Table for two at 8?")
+        expect(customer.get_by_role("alert")).to_contain_text("was not sent", timeout=30000)
+        expect(box).to_have_value("Table for two at 8?")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    # Pressed again once the database answers: sent once, and the box is cleared.
+    box.press("Enter")
+    expect(customer.locator(".chat-bubble").filter(has_text="Table for two at 8?")).to_have_count(1)
+    expect(box).to_have_value("")
+    with session_scope() as s:
+        stored = s.exec(select(Message.content).where(Message.workspace_id == workspace_id)).all()
+    assert stored.count("Table for two at 8?") == 1

@@ -187,17 +187,62 @@ def test_redis_subscriber_survives_a_redis_restart(tmp_path):
             servers[0].wait(timeout=10)
             servers.append(await asyncio.to_thread(_start_private_redis, port, tmp_path))
 
-            # Pub/sub keeps nothing for a listener that is still reconnecting: publish until one arrives.
+            # Reconnected, the subscription first says the pages must reload (what was published meanwhile is
+            # gone); pub/sub keeps nothing for a listener still reconnecting: publish until one arrives.
+            resync = await _next(events, timeout=15)
             receiver = asyncio.ensure_future(_next(events, timeout=15))
             while not receiver.done():
                 await asyncio.to_thread(bus.publish, "workspace:1", {"n": "after"})
                 await asyncio.sleep(0.1)
-            return before, receiver.result()
+            return before, resync, receiver.result()
 
     try:
-        assert asyncio.run(scenario()) == (("workspace:1", {"n": "before"}), ("workspace:1", {"n": "after"}))
+        assert asyncio.run(scenario()) == (("workspace:1", {"n": "before"}), ("*", {"type": "bus.resync"}),
+                                           ("workspace:1", {"n": "after"}))
     finally:
         bus.close()
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
+def test_a_message_sent_while_redis_is_down_is_stored_and_reaches_the_pages_once_it_is_back(
+        tmp_path, configure, sqlite_database):
+    """Redis stopped mid-send: the customer's message is stored and the send succeeds; the events Redis refused
+    are published again once it answers, and a page's subscription that had to reconnect is told to reload."""
+    from backend.db import session_scope
+    from backend.messaging import portal
+    from backend.models import Message
+    from tests.unit.messaging_helpers import make_workspace
+
+    (port,) = free_ports(1)
+    servers = [_start_private_redis(port, tmp_path)]
+    configure(redis_url=f"redis://127.0.0.1:{port}/0")
+    bus = get_event_bus()
+    biz = make_workspace()
+    me = portal.identify_customer(biz.slug, "+12125550147", "Ana")
+
+    async def scenario():
+        async with bus.subscribe("*") as events:
+            servers[0].terminate()
+            servers[0].wait(timeout=10)
+            view = await asyncio.to_thread(portal.send_customer_message, me.session_token, "Are you open today?")
+            with session_scope() as session:
+                assert session.get(Message, view.id).content == "Are you open today?"  # stored first
+            held = bus.pending_events
+            servers.append(await asyncio.to_thread(_start_private_redis, port, tmp_path))
+            resync = await _next(events, timeout=20)
+            await asyncio.to_thread(wait_until, lambda: bus.pending_events == 0, timeout=20,
+                                    what="the held events to be published")
+            return held, resync
+
+    try:
+        held, resync = asyncio.run(scenario())
+    finally:
+        bus.close()
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+    assert held >= 1  # message.created at least, kept while Redis was away
+    assert resync == ("*", {"type": "bus.resync"})

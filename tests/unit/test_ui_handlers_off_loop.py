@@ -25,7 +25,7 @@ from assistant.state.handlers import off_loop, service_event
 from backend.messaging import portal
 
 
-LIVE_HOOKS = ("on_live_event", "after_live_events")
+LIVE_HOOKS = ("on_live_event", "after_live_events", "on_resync")
 
 
 def _import_all() -> None:

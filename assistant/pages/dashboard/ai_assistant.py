@@ -10,7 +10,7 @@ import reflex as rx
 from assistant.components.chat import quick_replies
 from assistant.components.forms import dialog_actions, form_alert
 from assistant.components.layout import card_heading, dashboard_shell, edit_delete_buttons, page_header, tab_bar
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai import custom_intents, playground, reply_settings, workspace_config
 from backend.ai.intents import BUILTIN_INTENT_LABELS, BUILTIN_INTENTS
@@ -39,7 +39,7 @@ def _segments(text: str, entities: list[dict]) -> list[dict[str, str]]:
     return out
 
 
-class AssistantState(AuthState):
+class AssistantState(OwnerState):
     tab: str = "try"
     # playground
     turns: list[dict[str, str]] = []  # {"sender", "text"}

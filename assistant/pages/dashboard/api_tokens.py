@@ -5,13 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.components.forms import form_alert
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.accounts import api_tokens
 from backend.errors import AuthenticationError
 
 
-class ApiTokensState(AuthState):
+class ApiTokensState(OwnerState):
     tokens: list[dict[str, str]] = []
     new_secret: str = ""
     token_error: str = ""

@@ -8,7 +8,7 @@ import reflex as rx
 
 from assistant.components.forms import dialog_actions, form_alert
 from assistant.components.layout import card_heading, edit_delete_buttons
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.calendar import availability
 from backend.calendar.slots import get_zone
@@ -61,7 +61,7 @@ def _parse_windows(text: str) -> list[tuple[str, str]]:
     return out
 
 
-class BookingSetupState(AuthState):
+class BookingSetupState(OwnerState):
     loaded: bool = False
     timezone: str = ""
     services: list[dict[str, str]] = []

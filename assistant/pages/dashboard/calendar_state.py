@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import reflex as rx
 
 from assistant.live import registry
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.calendar import booking
 from backend.calendar.availability import get_booking_policy, get_weekly_hours, list_services
@@ -148,7 +148,7 @@ def _busy_summary(b: booking.BusyView, tz) -> dict[str, str]:
 # --- state -----------------------------------------------------------------------------------------------------
 
 
-class CalendarState(AuthState):
+class CalendarState(OwnerState):
     tab: str = "schedule"
     view: str = "week"
     anchor: str = ""
@@ -395,6 +395,9 @@ class CalendarState(AuthState):
         self._dirty = True
         if self.detail_open and str(event.get("appointment_id")) == self.selected.get("id"):
             self._selected_dirty = True
+
+    def on_resync(self) -> None:
+        self._dirty = True
 
     def after_live_events(self) -> None:
         if self._dirty and self._workspace_id:

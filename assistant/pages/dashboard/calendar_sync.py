@@ -8,7 +8,7 @@ import reflex as rx
 
 from assistant.components.chat import local_time
 from assistant.components.forms import form_alert
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.calendar import connections, feed
 from backend.errors import AuthenticationError, ServiceError
@@ -16,7 +16,7 @@ from backend.messaging.views import iso
 from backend.settings import get_settings
 
 
-class CalendarSyncState(AuthState):
+class CalendarSyncState(OwnerState):
     loaded: bool = False
     calendars: list[dict[str, str]] = []
     caldav_error: str = ""

@@ -7,7 +7,7 @@ import reflex as rx
 from assistant.components.dialogs import confirm_dialog
 from assistant.components.forms import form_alert, labelled_input, labelled_textarea
 from assistant.components.layout import dashboard_shell, empty_state, page_header
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import contacts
@@ -26,7 +26,7 @@ def _row(c) -> dict[str, str]:
     }
 
 
-class ContactsState(AuthState):
+class ContactsState(OwnerState):
     search: str = ""
     sort: str = "recent"
     rows: list[dict[str, str]] = []
@@ -56,7 +56,7 @@ class ContactsState(AuthState):
         self._load()
 
 
-class ContactDetailState(AuthState):
+class ContactDetailState(OwnerState):
     contact: dict[str, str] = {}
     conversations: list[dict[str, str]] = []
     found: bool = True

@@ -8,7 +8,7 @@ from assistant.components.chat import local_time
 from assistant.components.drafts import draft_card, flatten_draft
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.live import registry
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.ai import drafts as drafts_service
 from backend.errors import AuthenticationError, ServiceError
@@ -17,7 +17,7 @@ from backend.providers.events import workspace_channel
 VIEWS = [("pending", "To review"), ("sent", "Sent"), ("rejected", "Rejected"), ("superseded", "Answered otherwise")]
 
 
-class DraftsState(AuthState):
+class DraftsState(OwnerState):
     view: str = "pending"
     drafts: list[dict[str, str]] = []
     loaded: bool = False
@@ -67,6 +67,9 @@ class DraftsState(AuthState):
     def on_live_event(self, channel: str, event: dict) -> None:
         if event.get("type") == "draft.updated":
             self._dirty = True
+
+    def on_resync(self) -> None:
+        self._dirty = True
 
     def after_live_events(self) -> None:
         if self._dirty:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assistant.components.chat import attach_button, chat_scroller, flatten_message, local_time, typing_indicator
+from assistant.components.chat import (
+    attach_button, chat_scroller, clear_composer, composer_form, flatten_message, local_time, typing_indicator,
+)
 from assistant.components.drafts import draft_card, flatten_draft, run_note
 from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state
 from assistant.live import registry
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai import drafts as drafts_service
 from backend.ai.pipeline import list_runs
@@ -19,6 +21,7 @@ from backend.messaging import inbox
 from backend.providers.events import conversation_channel, workspace_channel
 
 UPLOAD_ID = "inbox-upload"
+COMPOSER_ID = "inbox-reply"
 STATUS_FILTERS = [("all", "All"), ("open", "Open"), ("pending", "Pending"), ("resolved", "Resolved")]
 
 
@@ -38,7 +41,7 @@ def _summary(c) -> dict[str, str]:
     }
 
 
-class InboxState(AuthState):
+class InboxState(OwnerState):
     status_filter: str = "all"
     search: str = ""
     conversations: list[dict[str, str]] = []
@@ -179,8 +182,9 @@ class InboxState(AuthState):
         done = self._for_owner(lambda ctx: inbox.send_owner_reply(
             ctx.workspace_id, self.selected_id, ctx.user_id, form_data.get("text", "")), error_to="reply_error")
         if not done.ok:
-            return done.event
+            return done.event  # the reply stays in the box
         self._load_selected()
+        return clear_composer(COMPOSER_ID)
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
@@ -258,6 +262,10 @@ class InboxState(AuthState):
             self.messages = [{**m, "status": status} if m["id"] in ids else m for m in self.messages]
         elif kind == "conversation.updated":
             self._thread_dirty = True
+
+    def on_resync(self) -> None:
+        self._list_dirty = True
+        self._thread_dirty = bool(self.selected_id)
 
     def after_live_events(self) -> None:
         if self._thread_dirty:
@@ -438,20 +446,11 @@ def _conversation_panel() -> rx.Component:
             rx.foreach(InboxState.drafts, lambda d: draft_card(d, InboxState.approve_draft,
                                                               InboxState.reject_draft)),
             form_alert(InboxState.reply_error),
-            rx.form(
-                rx.hstack(
-                    attach_button(UPLOAD_ID, InboxState.upload(rx.upload_files(upload_id=UPLOAD_ID))),
-                    rx.input(name="text", placeholder="Write a reply…", size="3", flex="1", min_width="0",
-                             auto_complete="off", aria_label="Reply", max_length=4000,
-                             on_change=InboxState.typing.throttle(2000)),
-                    rx.button(rx.icon("send", size=16), "Send", type="submit", size="3"),
-                    spacing="2",
-                    width="100%",
-                    align="center",
-                ),
-                on_submit=InboxState.send_reply,
-                reset_on_submit=True,
-                width="100%",
+            composer_form(
+                input_id=COMPOSER_ID, label="Reply", placeholder="Write a reply…", on_submit=InboxState.send_reply,
+                on_typing=InboxState.typing,
+                attach=attach_button(UPLOAD_ID, InboxState.upload(rx.upload_files(upload_id=UPLOAD_ID))),
+                actions=[rx.button(rx.icon("send", size=16), "Send", type="submit", size="3")],
             ),
             class_name="composer",
             spacing="2",

@@ -9,7 +9,7 @@ from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.live import registry
 from assistant.pages.dashboard.knowledge_gaps import gaps_card
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.errors import AuthenticationError, ServiceError
 from backend.kb import documents
@@ -43,7 +43,7 @@ def _row(d) -> dict[str, str]:
     }
 
 
-class KnowledgeState(AuthState):
+class KnowledgeState(OwnerState):
     docs: list[dict[str, str]] = []
     loaded: bool = False
     upload_errors: list[str] = []
@@ -162,6 +162,9 @@ class KnowledgeState(AuthState):
             for h in hits
         ]
         self.searched = True
+
+    def on_resync(self) -> None:
+        self._load()
 
     def on_live_event(self, channel: str, event: dict) -> None:
         if event.get("type") != "kb.document.updated":

@@ -7,14 +7,14 @@ import reflex as rx
 
 from assistant.components.chat import local_time
 from assistant.components.forms import dialog_actions, form_alert
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.ai.gaps import list_gaps
 from backend.errors import AuthenticationError
 from backend.kb import documents
 
 
-class GapsState(AuthState):
+class GapsState(OwnerState):
     gaps: list[dict[str, str]] = []
     examples: dict[str, list[str]] = {}
     loaded: bool = False

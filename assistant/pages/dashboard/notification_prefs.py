@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError, ServiceError
 from backend.notifications import service as notifications
 
 
-class NotificationPrefsState(AuthState):
+class NotificationPrefsState(OwnerState):
     prefs: list[dict[str, str]] = []
 
     def _load(self, workspace_id: int, user_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assistant.state.auth import AuthState
+from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.errors import AuthenticationError
 from backend.notifications.outbox import list_owner_outbox
@@ -13,7 +13,7 @@ from backend.settings import get_settings
 _STATUS_COLORS = {"sent": "green", "queued": "amber", "failed": "red"}
 
 
-class OutboxState(AuthState):
+class OutboxState(OwnerState):
     rows: list[dict[str, str]] = []
     outbox_loaded: bool = False
     smtp_configured: bool = False
