@@ -29,7 +29,7 @@ from assistant.state.auth import AuthState
 from assistant.state.handlers import report_unexpected_error
 from assistant.state.nav import NavState
 from assistant.state.profile import ProfileState
-from backend.api.app import create_api, limit_bodies
+from backend.api.app import create_api, limit_bodies, secure_headers
 from backend.migrations import upgrade_to_head
 from backend.providers.background import EnqueueError, enqueue, start_scheduler
 from backend.settings import get_settings
@@ -66,7 +66,7 @@ app = rx.App(
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="theme-color", content="#4f46e5"), rx.script(src="/portal.js")],
     # The size limit wraps everything, Reflex's upload route included, so it is checked before any body is read.
-    api_transformer=[create_api(), limit_bodies],
+    api_transformer=[create_api(), limit_bodies, secure_headers],
     backend_exception_handler=report_unexpected_error,
 )
 app.register_lifespan_task(live_listener)

@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     handler_threads: int = 16
     outside_call_seconds: float = 20.0
     # Addresses owners type (CalDAV, webhooks) may point at loopback / private networks: local development only.
-    allow_private_urls: bool = False  # total time for one call to an outside server made while a person waits
+    allow_private_urls: bool = False
+    # Sites that may show the portal in a frame (an owner's own website), e.g. "https://salon.example": space-separated.
+    portal_frame_ancestors: str = ""  # total time for one call to an outside server made while a person waits
 
     # --- mail: the outbox table by default, SMTP by host ---
     smtp_host: str = ""

@@ -13,8 +13,23 @@ from sqlalchemy import text
 
 from backend.api import v1, v1_scheduling
 from backend.api.body_limits import BodyLimitMiddleware, BodyLimits
+from backend.api.security_headers import HeaderPolicy, SecurityHeadersMiddleware, origin_of
 from backend.db import get_engine
 from backend.settings import get_settings
+
+
+def secure_headers(app):
+    """Wraps the whole ASGI app: see backend.api.security_headers."""
+    settings = get_settings()
+    files = ()
+    if settings.s3_endpoint_url:
+        files = (origin_of(settings.s3_endpoint_url),)
+    elif settings.s3_bucket:
+        files = ("https://*.amazonaws.com",)
+    ancestors = tuple(o for o in (origin_of(a) for a in settings.portal_frame_ancestors.replace(",", " ").split()) if o)
+    policy = HeaderPolicy(https=settings.public_url.startswith("https://"), file_origins=files,
+                          portal_frame_ancestors=ancestors)
+    return SecurityHeadersMiddleware(app, policy)
 
 
 def limit_bodies(app):
