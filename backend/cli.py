@@ -67,6 +67,23 @@ def _outbox(args) -> int:
     return 0
 
 
+def _security_audit(_args) -> int:
+    """Check this deployment's configuration; exit 1 when anything fails."""
+    import json
+
+    from backend.demo import demo_login
+    from backend.security_audit import FAIL, WARN, run_audit
+    from backend.settings import get_settings
+
+    findings = run_audit(get_settings(), demo_exists=lambda: demo_login() is not None)
+    for finding in findings:
+        print(finding.line())
+    failed = [f.check for f in findings if f.level == FAIL]
+    print(json.dumps({"audit": "security", "fail": len(failed), "warn": sum(f.level == WARN for f in findings),
+                      "checks": len(findings), "failed": failed}))
+    return 1 if failed else 0
+
+
 def _simulate(args) -> int:
     from backend.ai.simulate import main as simulate_main
 
@@ -86,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     outbox.add_argument("--body", action="store_true", help="print each message's body too")
     outbox.set_defaults(func=_outbox)
     sub.add_parser("has-data", help="exit 0 if any account exists").set_defaults(func=_has_data)
+    sub.add_parser("security-audit", help="check this deployment's security settings (exit 1 on a failure)"
+                   ).set_defaults(func=_security_audit)
     simulate = sub.add_parser(
         "simulate", help="run conversations through the assistant of a workspace described as JSON (no server)")
     simulate.add_argument("--workspace", required=True, help="WS.json: the workspace's assistant configuration")
