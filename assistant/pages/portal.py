@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 UPLOAD_ID = "portal-upload"
 COMPOSER_ID = "portal-message"
 NOT_SENT = "Your message was not sent. Check your connection and try again."
-DOUBLE_SEND_SECONDS = 3.0  # the same text again this soon is the same Enter pressed twice
+# An empty box sent this soon after a message was stored is the same Enter pressed twice (the first one's
+# clearing arrived in between), not a mistake to point out.
+DOUBLE_ENTER_SECONDS = 2.0
 
 
 class PortalState(rx.State):
@@ -63,7 +65,6 @@ class PortalState(rx.State):
     streaming_text: str = ""  # the assistant's reply while an LLM writes it
     choices: list[str] = []  # quick replies offered by the assistant's latest message
     _visible: list[int] = []
-    _last_sent: str = ""
     _last_sent_at: float = 0.0
     _reload: bool = False
 
@@ -260,8 +261,8 @@ class PortalState(rx.State):
     def send(self, form_data: dict):
         self.composer_error = ""
         text = str(form_data.get("text", ""))
-        if text == self._last_sent and time.monotonic() - self._last_sent_at < DOUBLE_SEND_SECONDS:
-            return clear_composer(COMPOSER_ID)
+        if not text.strip() and time.monotonic() - self._last_sent_at < DOUBLE_ENTER_SECONDS:
+            return
         try:
             portal.send_customer_message(self._token(), text)
         except AuthenticationError as exc:
@@ -274,7 +275,7 @@ class PortalState(rx.State):
             log.exception("a portal message could not be stored")
             self.composer_error = NOT_SENT
             return
-        self._last_sent, self._last_sent_at = text, time.monotonic()
+        self._last_sent_at = time.monotonic()
         self._reload_messages()
         return clear_composer(COMPOSER_ID)
 

@@ -241,3 +241,50 @@ def test_a_message_the_server_could_not_store_stays_in_the_box_and_the_customer_
     with session_scope() as s:
         stored = s.exec(select(Message.content).where(Message.workspace_id == workspace_id)).all()
     assert stored.count("Table for two at 8?") == 1
+
+
+_RECORD_CSP = """window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
+def test_every_page_works_under_the_security_headers(browser, live_app, app_db, tmp_path):
+    base = live_app[0]
+    email, slug, _ = make_business("Header Salon")
+
+    headers = httpx.get(f"{base}/login", timeout=10).headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "object-src 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    portal_headers = httpx.get(f"{base}/portal/{slug}", timeout=10).headers
+    assert "frame-ancestors 'self'" in portal_headers["content-security-policy"]
+    assert "x-frame-options" not in portal_headers
+    assert "strict-transport-security" not in headers  # plain http here; https public addresses get HSTS
+
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.add_init_script(_RECORD_CSP)
+    owner = context.new_page()
+    owner.set_default_timeout(15000)
+    log_in(owner, base, email)
+    for path in ("/dashboard", "/dashboard/inbox", "/dashboard/knowledge", "/dashboard/calendar",
+                 "/dashboard/assistant", "/dashboard/contacts", "/dashboard/drafts", "/dashboard/settings"):
+        owner.goto(f"{base}{path}")
+        expect(owner.get_by_role("link", name="Inbox").first).to_be_visible()  # the page is live and drawn
+        expect(owner.get_by_text("Loading…")).to_have_count(0)
+        owner.wait_for_load_state("networkidle")
+        assert owner.evaluate("window.__csp") == [], path
+
+    customer_context = browser.new_context(viewport={"width": 390, "height": 844})
+    customer_context.add_init_script(_RECORD_CSP)
+    customer = customer_context.new_page()
+    customer.set_default_timeout(15000)
+    identify(customer, base, slug, "(212) 555-0188", "Cleo")
+    send(customer, "Hi there")
+    expect(customer.get_by_text("Hi there")).to_be_visible()
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5d2b1a00000000049454e44ae426082"))
+    customer.locator("#portal-upload input[type=file]").set_input_files(str(picture))
+    expect(customer.get_by_role("img", name="photo.png")).to_be_visible()
+    customer.wait_for_function("document.querySelector('img[alt=\"photo.png\"]').complete")
+    assert customer.evaluate("window.__csp") == []
