@@ -62,6 +62,10 @@ class Settings(BaseSettings):
 
     # --- the web app's own work: handlers that reach the backend run on these threads, off the event loop ---
     handler_threads: int = 16
+    # Background work without a broker: threads per queue (replies, document ingestion, everything else).
+    background_ai_threads: int = 2
+    background_ingest_threads: int = 1
+    background_default_threads: int = 1
     outside_call_seconds: float = 20.0
     # Addresses owners type (CalDAV, webhooks) may point at loopback / private networks: local development only.
     allow_private_urls: bool = False

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 
 from celery import Celery, signals
+from kombu import Queue
 
-from backend.providers.background import registered_tasks
+from backend.providers.background import DEFAULT_QUEUE, QUEUES, queue_of, registered_tasks
 from backend.settings import get_settings
 
 TASK_OPTIONS = {
@@ -42,6 +43,10 @@ def make_celery_app(broker_url: str, result_backend: str = "") -> Celery:
         broker_connection_retry_on_startup=True,
         enable_utc=True,
         timezone="UTC",
+        # Replies, ingestion and the rest on separate queues (backend.providers.background.QUEUES); a worker
+        # started without -Q consumes all of them.
+        task_default_queue=DEFAULT_QUEUE,
+        task_queues=[Queue(name, routing_key=name) for name in QUEUES],
         # `celery -A backend.tasks beat` runs the timed sweeps (the in-process runner does them at start-up).
         beat_schedule={
             "requeue-stale-outbox": {"task": "requeue_stale_outbox", "schedule": 300.0},
@@ -56,7 +61,7 @@ def make_celery_app(broker_url: str, result_backend: str = "") -> Celery:
 
 def _register_tasks(app: Celery) -> None:
     for name, func in registered_tasks().items():
-        app.task(name=name, **TASK_OPTIONS)(func)
+        app.task(name=name, queue=queue_of(name), **TASK_OPTIONS)(func)
 
 
 _settings = get_settings()

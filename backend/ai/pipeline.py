@@ -99,7 +99,7 @@ def _still_claimed(run_id: int, token: datetime):
     return update(AIRun).where(AIRun.id == run_id, AIRun.status == RUNNING, AIRun.started_at == token)
 
 
-@background_task(TASK)
+@background_task(TASK, queue="ai")
 def process_message(run_id: int) -> None:
     token = _claim(run_id)
     if token is None:
@@ -394,7 +394,7 @@ def conversation_history(session: Session, conversation_id: int, before_message_
 # --- sweeping -----------------------------------------------------------------------------------------------------
 
 
-@background_task("sweep_stale_ai_runs")
+@background_task("sweep_stale_ai_runs", queue="ai")
 def sweep_stale_ai_runs(older_than_seconds: float = STALE_AFTER_SECONDS) -> dict[str, int]:
     """Re-queue runs whose worker died and re-send runs whose task was lost; give up after MAX_ATTEMPTS.
 
@@ -425,7 +425,7 @@ def sweep_stale_ai_runs(older_than_seconds: float = STALE_AFTER_SECONDS) -> dict
     return {"requeued": len(resend), "failed": len(failed)}
 
 
-@background_task("ai_warm_up")
+@background_task("ai_warm_up", queue="ai")
 def warm_up() -> None:
     """Load the embedder and the shared built-in intent model at start-up, so the first customer does not wait."""
     from backend.ai.intents import builtin_classifier

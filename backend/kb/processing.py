@@ -209,7 +209,7 @@ def _reason(exc: Exception) -> str:
             "keeps failing, save the file again or split it into smaller files.")
 
 
-@background_task("process_document")
+@background_task("process_document", queue="ingest")
 def process_document(document_id: int) -> str:
     """Process one document; returns its status afterwards ("busy"/"missing"/"superseded" when not ours).
 

@@ -4,6 +4,11 @@ With no broker configured, tasks run in this process on a few daemon threads (re
 with `ASSISTANT_CELERY_BROKER_URL` set, they go to Celery workers (`celery -A backend.tasks worker`).
 Tasks are plain functions registered by name with `@background_task`, so either runner calls the same code.
 Arguments must be JSON values in both modes, so a task that works on one machine works on a worker too.
+
+Each task belongs to a queue, so one kind of work never waits behind another: customers' replies ("ai"), document
+ingestion ("ingest", where a 400-page PDF takes minutes) and the rest ("default": mail, calendar sync, sweeps).
+In-process, each queue has its own threads; on Celery, each is a broker queue (a worker consumes all three unless
+started with `-Q`, so a busy deployment runs dedicated workers per queue).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ TASK_MODULES: tuple[str, ...] = (
 )
 
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0)  # in-process: up to 3 retries after the first try
-IN_PROCESS_WORKERS = 2
+QUEUES: tuple[str, ...] = ("ai", "ingest", "default")
+DEFAULT_QUEUE = "default"
 
 _registry: dict[str, Callable[..., Any]] = {}
+_queues: dict[str, str] = {}  # task name -> queue
 
 
 class UnknownTaskError(LookupError):
@@ -41,14 +48,17 @@ class EnqueueError(RuntimeError):
     """The broker did not accept the task; whatever the caller stored first is still there to retry."""
 
 
-def background_task(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a plain function as the background task `name`; the function itself is returned unchanged."""
+def background_task(name: str, queue: str = DEFAULT_QUEUE) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a plain function as the background task `name` on `queue`; the function is returned unchanged."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r} for background task {name!r}; queues are {', '.join(QUEUES)}")
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         existing = _registry.get(name)
         if existing is not None and existing.__qualname__ != func.__qualname__:
             raise ValueError(f"background task {name!r} is already registered by {existing.__module__}")
         _registry[name] = func
+        _queues[name] = queue
         return func
 
     return register
@@ -62,6 +72,11 @@ def load_task_modules() -> None:
 def registered_tasks() -> dict[str, Callable[..., Any]]:
     load_task_modules()
     return dict(_registry)
+
+
+def queue_of(name: str) -> str:
+    _lookup(name)
+    return _queues.get(name, DEFAULT_QUEUE)
 
 
 def _lookup(name: str) -> Callable[..., Any]:
@@ -95,7 +110,7 @@ def enqueue(name: str, **kwargs: Any) -> None:
         from backend.tasks import celery_app_for
 
         try:
-            celery_app_for(broker_url).send_task(name, kwargs=payload)
+            celery_app_for(broker_url).send_task(name, kwargs=payload, queue=queue_of(name))
         except Exception as exc:
             raise EnqueueError(f"broker refused background task {name!r}: {exc}") from exc
     else:
@@ -109,18 +124,23 @@ def wait_until_idle(timeout: float = 10.0) -> bool:
 
 
 class _InProcessRunner:
-    """A few daemon threads: a stuck task never keeps the process from exiting.
+    """Daemon threads per queue: a stuck task never keeps the process from exiting, and a long ingestion never
+    holds up a reply.
 
     Work lost at exit is acceptable because services store their state before enqueueing (an outbox row
     stays `queued`), so nothing the customer sent is lost with it.
     """
 
-    def __init__(self, workers: int = IN_PROCESS_WORKERS):
-        self._queue: queue.Queue[tuple[str, dict[str, Any], int]] = queue.Queue()
+    def __init__(self, threads_per_queue: dict[str, int] | None = None):
+        threads_per_queue = threads_per_queue or _threads_per_queue()
+        self._queues: dict[str, queue.Queue[tuple[str, dict[str, Any], int]]] = {
+            name: queue.Queue() for name in QUEUES}
         self._pending = 0
         self._idle = threading.Condition()
         self._threads = [
-            threading.Thread(target=self._work, name=f"background-task-{i}", daemon=True) for i in range(workers)
+            threading.Thread(target=self._work, args=(self._queues[name],), name=f"background-{name}-{i}",
+                             daemon=True)
+            for name in QUEUES for i in range(max(1, threads_per_queue.get(name, 1)))
         ]
         for thread in self._threads:
             thread.start()
@@ -128,7 +148,7 @@ class _InProcessRunner:
     def submit(self, name: str, kwargs: dict[str, Any]) -> None:
         with self._idle:
             self._pending += 1
-        self._queue.put((name, kwargs, 0))
+        self._queues[_queues.get(name, DEFAULT_QUEUE)].put((name, kwargs, 0))
 
     def wait_until_idle(self, timeout: float) -> bool:
         with self._idle:
@@ -140,9 +160,9 @@ class _InProcessRunner:
             if self._pending == 0:
                 self._idle.notify_all()
 
-    def _work(self) -> None:
+    def _work(self, tasks: queue.Queue) -> None:
         while True:
-            name, kwargs, attempt = self._queue.get()
+            name, kwargs, attempt = tasks.get()
             try:
                 _registry[name](**kwargs)
             except Exception:
@@ -151,12 +171,18 @@ class _InProcessRunner:
                     log.warning("background task %s failed (try %d), retrying in %.1fs", name, attempt + 1, delay,
                                 exc_info=True)
                     # A timer, not a sleep, so the worker thread stays free for other tasks meanwhile.
-                    timer = threading.Timer(delay, self._queue.put, args=((name, kwargs, attempt + 1),))
+                    timer = threading.Timer(delay, tasks.put, args=((name, kwargs, attempt + 1),))
                     timer.daemon = True
                     timer.start()
                     continue  # still pending until the retry runs
                 log.exception("background task %s failed %d times; giving up", name, attempt + 1)
             self._finish()
+
+
+def _threads_per_queue() -> dict[str, int]:
+    settings = get_settings()
+    return {"ai": settings.background_ai_threads, "ingest": settings.background_ingest_threads,
+            "default": settings.background_default_threads}
 
 
 _runner: _InProcessRunner | None = None

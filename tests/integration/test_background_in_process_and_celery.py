@@ -74,7 +74,50 @@ def test_in_process_tasks_run_on_a_background_thread_and_are_retried(configure, 
     enqueue("tests.flaky", run_id=run_id, failures=2)
     assert wait_until_idle(10)
     assert len(_calls[run_id]) == 3
-    assert all(call["thread"].startswith("background-task-") for call in _calls[run_id])
+    assert all(call["thread"].startswith("background-default-") for call in _calls[run_id])
+
+
+_ingest_gate = threading.Event()
+
+
+@background_task("tests.long_ingest", queue="ingest")
+def _long_ingest(run_id: str) -> None:
+    with _calls_lock:
+        _calls.setdefault(run_id, []).append({"thread": threading.current_thread().name})
+    _ingest_gate.wait(30)
+
+
+@background_task("tests.reply", queue="ai")
+def _reply(run_id: str) -> None:
+    with _calls_lock:
+        _calls.setdefault(run_id, []).append({"thread": threading.current_thread().name})
+
+
+def test_replies_never_wait_behind_document_ingestion(configure):
+    """Issue 15, finding 9: four long uploads held both shared threads and a reply waited 91 s."""
+    configure(celery_broker_url=None)
+    background._runner = None  # a runner made with this process's settings: one ingest thread, two for replies
+    ingest_run, reply_run = uuid.uuid4().hex, uuid.uuid4().hex
+    _ingest_gate.clear()
+    try:
+        for _ in range(4):
+            enqueue("tests.long_ingest", run_id=ingest_run)
+        enqueue("tests.reply", run_id=reply_run)
+        wait_until(lambda: reply_run in _calls, timeout=5, what="the reply, while ingestion is busy")
+        assert len(_calls[ingest_run]) == 1  # one ingestion at a time; the rest wait their turn
+        assert _calls[reply_run][0]["thread"].startswith("background-ai-")
+    finally:
+        _ingest_gate.set()
+    assert wait_until_idle(30)
+    assert len(_calls[ingest_run]) == 4
+
+
+def test_each_service_task_has_its_queue():
+    from backend.providers.background import queue_of
+
+    assert queue_of("ai_process_message") == "ai"
+    assert queue_of("process_document") == "ingest"
+    assert queue_of("deliver_outbox_message") == "default"
 
 
 def test_in_process_tasks_give_up_after_three_retries(configure, quick_retries, caplog):
@@ -118,6 +161,16 @@ def test_celery_worker_delivers_a_queued_email(pg_db, configure, celery_worker, 
     [attachment] = list(message.iter_attachments())
     assert (attachment.get_filename(), attachment.get_payload(decode=True)) == ("menu.txt", b"Soup of the day")
     assert "deliver_outbox_message" in celery_worker.log_path.read_text()
+
+
+def test_the_celery_worker_listens_on_every_queue(celery_worker):
+    from backend.tasks import celery_app_for
+
+    app = celery_app_for(celery_worker.broker_url)
+    replies = app.control.inspect(timeout=5).active_queues() or {}
+    assert replies, "no worker answered"
+    names = {q["name"] for queues in replies.values() for q in queues}
+    assert {"ai", "ingest", "default"} <= names
 
 
 def test_a_worker_without_a_broker_refuses_to_start():
