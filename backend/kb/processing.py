@@ -153,12 +153,12 @@ def _chunks_for(run: _Run, source: dict) -> tuple[list[Chunk], int | None]:
                            "again.") from None
     except Exception as exc:
         raise ServiceError(f"The stored file could not be read ({exc}). Try again in a moment.") from exc
-    chunks, page_count = run_isolated(
-        read_document, data, source["mime_type"],
-        progress=lambda share: run.update(DocumentStatus.EXTRACTING, share * EXTRACTION_SHARE))
+    read = run_isolated(read_document, data, source["mime_type"],
+                        progress=lambda share: run.update(DocumentStatus.EXTRACTING, share * EXTRACTION_SHARE))
+    chunks = [Chunk(**chunk) for chunk in read["chunks"]]
     if not chunks:
         raise ServiceError("This document has no text to learn from.")
-    return chunks, page_count
+    return chunks, read["pages"]
 
 
 def _embed(run: _Run, chunks: list[Chunk]) -> list[list[float]]:

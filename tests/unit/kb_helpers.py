@@ -1,17 +1,20 @@
 """Real sample documents for the knowledge-base tests and bench, built from scratch: PDFs with a text layer
 (pypdf's writer plus hand-written content streams in the standard Helvetica fonts), PDFs without one, Word files
-(python-docx), a generator of plausible business prose, and decompression bombs (a Word file and PDFs that
-expand to gigabytes), built in a fraction of a second without ever holding what they expand to."""
+(python-docx), a generator of plausible business prose, decompression bombs (a Word file and PDFs that expand
+to gigabytes, built in a fraction of a second without ever holding what they expand to), and a fixture whose
+document readers cannot start."""
 
 from __future__ import annotations
 
 import io
 import random
 import struct
+import sys
 import zipfile
 import zlib
 from typing import Iterable, Sequence
 
+import pytest
 from pypdf import PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -242,3 +245,15 @@ def pdf_stream_bomb(pages: int, stream_mb: int) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+# --- the document reader -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broken_install(monkeypatch):
+    """Document readers that cannot start (as after a bad deploy)."""
+    from backend.kb import worker
+
+    monkeypatch.setattr(worker, "READER_COMMAND", (sys.executable, "-c", "raise SystemExit(3)"))
+    monkeypatch.setattr(worker, "_spare", None)

@@ -1,4 +1,4 @@
-"""Functions for backend.kb.worker.run_isolated to run in its child process in the tests (they must be
+"""Functions for backend.kb.worker.run_isolated to run in its reader process in the tests (they must be
 importable by name there)."""
 
 from __future__ import annotations

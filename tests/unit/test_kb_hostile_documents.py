@@ -24,6 +24,7 @@ from backend.kb.documents import (
 from backend.kb.processing import process_document, sweep_stale_documents
 from backend.models import KnowledgeChunk, KnowledgeDocument, StoredFile
 from backend.models.types import utcnow
+from tests.unit.kb_helpers import broken_install  # noqa: F401 - fixture
 from tests.unit.kb_helpers import pdf_stream_bomb, text_pdf, zip_bomb_docx
 from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
 from tests.unit.messaging_helpers import make_workspace, settings_override, settle
@@ -190,3 +191,13 @@ def test_a_document_running_when_the_app_died_twice_is_not_resumed_a_third_time(
     with pytest.raises(ServiceError, match="Quarantined"):
         retry_document(biz.id, view.id)
     assert get_document(biz.id, view.id).status == "quarantined"
+
+
+def test_a_reader_that_cannot_start_fails_the_document_without_counting_a_crash(db, broken_install):
+    # A broken install must not quarantine every document it touches.
+    biz = make_workspace()
+    view = upload_document(biz.id, "hours.txt", b"We open at nine and close at five on weekdays.")
+    settle()
+    doc = get_document(biz.id, view.id)
+    assert doc.status == "failed" and doc.crashes == 0
+    assert "the document reader did not start" in doc.error and "Try again" in doc.error

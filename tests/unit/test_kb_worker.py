@@ -1,11 +1,15 @@
-"""backend.kb.worker: work in a separate, memory- and time-limited process, and what the caller learns when
-that process refuses, fails or dies."""
+"""backend.kb.worker: work in a separate, memory- and time-limited reader process, and what the caller learns
+when that process refuses, fails or dies."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +17,7 @@ from backend.errors import ServiceError
 from backend.kb import worker
 from backend.kb.worker import WorkerCrashed, WorkerError, run_isolated
 from tests.unit import kb_worker_targets as targets
+from tests.unit.kb_helpers import broken_install  # noqa: F401 - fixture
 from tests.unit.messaging_helpers import settings_override
 
 
@@ -49,35 +54,34 @@ def test_running_out_of_memory_is_a_crash_and_leaves_the_caller_alone():
 
 @pytest.mark.parametrize("signal_number,fragment", [(signal.SIGKILL, "SIGKILL"), (signal.SIGSEGV, "SIGSEGV"),
                                                     (signal.SIGABRT, "SIGABRT")])
-def test_a_child_killed_by_a_signal_is_a_crash(signal_number, fragment):
+def test_a_reader_killed_by_a_signal_is_a_crash(signal_number, fragment):
     with pytest.raises(WorkerCrashed) as crash:
         run_isolated(targets.kill_myself, signal_number)
     assert crash.value.cause == "died" and fragment in crash.value.detail
 
 
-def test_a_child_that_runs_too_long_is_killed(monkeypatch):
-    pids = []
-    monkeypatch.setattr(worker.multiprocessing.process.BaseProcess, "start", _recording_start(pids))
+def _recording_readers(monkeypatch) -> list[int]:
+    pids: list[int] = []
+    take = worker._take_reader
+
+    def recording():
+        reader = take()
+        pids.append(reader.process.pid)
+        return reader
+
+    monkeypatch.setattr(worker, "_take_reader", recording)
+    return pids
+
+
+def test_a_reader_that_runs_too_long_is_killed(monkeypatch):
+    pids = _recording_readers(monkeypatch)
     started = time.monotonic()
     with settings_override(kb_worker_timeout_seconds=1):
         with pytest.raises(WorkerCrashed) as crash:
             run_isolated(targets.sleep_then_return, 30)
     assert crash.value.cause == "timeout" and "after 1 seconds" in crash.value.detail
     assert time.monotonic() - started < 10
-    deadline = time.monotonic() + 5
-    while not _gone(pids[0]) and time.monotonic() < deadline:
-        time.sleep(0.05)
     assert _gone(pids[0])
-
-
-def _recording_start(pids):
-    original = worker.multiprocessing.process.BaseProcess.start
-
-    def start(self):
-        original(self)
-        pids.append(self.pid)
-
-    return start
 
 
 def test_a_refusal_comes_back_as_the_same_service_error_and_a_bug_as_a_worker_error():
@@ -89,16 +93,15 @@ def test_a_refusal_comes_back_as_the_same_service_error_and_a_bug_as_a_worker_er
     assert bug.value.kind == "KeyError"
 
 
-def test_a_silent_child_still_gives_the_caller_a_heartbeat(monkeypatch):
+def test_a_silent_reader_still_gives_the_caller_a_heartbeat(monkeypatch):
     monkeypatch.setattr(worker, "SILENCE_SECONDS", 0.2)
     beats = []
     assert run_isolated(targets.sleep_then_return, 1, progress=beats.append) > 0
     assert len(beats) >= 3 and set(beats) == {0.0}
 
 
-def test_a_caller_that_gives_up_stops_the_child(monkeypatch):
-    pids = []
-    monkeypatch.setattr(worker.multiprocessing.process.BaseProcess, "start", _recording_start(pids))
+def test_a_caller_that_gives_up_stops_the_reader(monkeypatch):
+    pids = _recording_readers(monkeypatch)
 
     class Superseded(Exception):
         pass
@@ -109,3 +112,74 @@ def test_a_caller_that_gives_up_stops_the_child(monkeypatch):
     with pytest.raises(Superseded):
         run_isolated(targets.report_forever, progress=progress)
     assert _gone(pids[0])
+
+
+def test_each_document_gets_a_fresh_reader_started_ahead_of_time(monkeypatch):
+    pids = _recording_readers(monkeypatch)
+    first = run_isolated(targets.sleep_then_return, 0)
+    ready = worker._spare.process.pid
+    second = run_isolated(targets.sleep_then_return, 0)
+    assert pids == [first, second] and second == ready and first != second
+    assert worker._spare is not None and worker._spare.usable() and worker._spare.process.pid != second
+
+
+def test_only_json_comes_back_from_a_reader():
+    # A reader has just parsed someone's file; what it answers is parsed as data, never unpickled.
+    with pytest.raises(WorkerError) as not_json:
+        run_isolated(targets.describe, b"bytes are not JSON")
+    assert not_json.value.kind == "TypeError"
+    assert run_isolated(targets.describe, ("a", "tuple"))["value"] == ["a", "tuple"]
+
+
+def test_the_readers_do_not_run_the_main_script_again(tmp_path):
+    # Under `celery worker` or `reflex run` the main module is a whole command line; multiprocessing's fork
+    # server would import it again in every child.
+    log = tmp_path / "imports.log"
+    script = tmp_path / "main_script.py"
+    script.write_text(textwrap.dedent(f"""
+        import os
+        with open({str(log)!r}, "a") as log:
+            log.write(f"{{os.getpid()}}\\n")
+
+        if __name__ == "__main__":
+            from backend.kb.worker import run_isolated
+            from tests.unit.kb_worker_targets import sleep_then_return
+            readers = {{run_isolated(sleep_then_return, 0) for _ in range(3)}}
+            print(len(readers), os.getpid())
+    """))
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    count, pid = done.stdout.split()
+    assert count == "3"  # three readers ran
+    assert log.read_text().split() == [str(pid)]  # only the script's own process ran it
+
+
+def test_a_reader_that_cannot_start_is_not_a_crash(broken_install):
+    with pytest.raises(WorkerError) as error:
+        run_isolated(targets.sleep_then_return, 0)
+    assert error.value.kind == "the document reader did not start" and not isinstance(error.value, WorkerCrashed)
+
+
+_IMPOSTOR = """
+import json, os, pickle, sys
+from multiprocessing.connection import Connection
+jobs, answers = Connection(0, writable=False), Connection(1, readable=False)
+answers.send_bytes(json.dumps({"ready": True}).encode())
+jobs.recv()
+class Payload:
+    def __reduce__(self):
+        return (os.mkdir, (sys.argv[1],))
+answers.send_bytes(pickle.dumps(Payload()))
+"""
+
+
+def test_an_answer_that_is_not_json_is_refused_never_unpickled(monkeypatch, tmp_path):
+    # A reader taken over by a malicious file could answer anything; a pickle would run code here.
+    planted = tmp_path / "planted"
+    monkeypatch.setattr(worker, "READER_COMMAND", (sys.executable, "-c", _IMPOSTOR, str(planted)))
+    monkeypatch.setattr(worker, "_spare", None)
+    with pytest.raises(WorkerError) as error:
+        run_isolated(targets.sleep_then_return, 0)
+    assert error.value.kind == "unreadable answer" and not planted.exists()
