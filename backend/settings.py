@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     # --- knowledge base: how documents are cut into the chunks the assistant retrieves and cites ---
     kb_chunk_chars: int = 1000
     kb_chunk_overlap: int = 150
+    # An uploaded file is untrusted: what it may expand to is capped before it is read (Word parts, PDF streams,
+    # decoded text), and it is read in a separate process with its own memory and time limits, so a file that
+    # gets past the caps can kill only that process. A file that kills it kb_max_crashes times is quarantined.
+    kb_max_expanded_mb: int = 200
+    kb_max_compression_ratio: int = 100  # per part of a Word file, for parts larger than 1 MB
+    kb_max_pdf_pages: int = 2000
+    kb_worker_memory_mb: int = 1024
+    kb_worker_timeout_seconds: int = 300
+    kb_max_crashes: int = 2
 
     # --- background work: in-process threads by default, Celery on Redis by URL ---
     celery_broker_url: str = ""

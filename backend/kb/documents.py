@@ -8,7 +8,8 @@ Each service owns its transaction and announces changes on the workspace channel
 document is processed (see backend.kb.processing), so the dashboard can draw a live progress bar.
 
 A document's chunks exist only as a complete set: processing swaps the old set for the new one in one
-transaction when it reaches `ready`, and a `failed` document has none.
+transaction when it reaches `ready`, and a `failed` or `quarantined` document has none. A quarantined document
+(its processing crashed the worker too often) is never processed again: not by Retry, not by a re-index.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class DocumentView:
     created_at: str  # ISO 8601, UTC
     updated_at: str | None = None
     attempts: int = 0
+    crashes: int = 0  # runs that died with their worker, across retries (see backend.kb.processing)
     faq_question: str | None = None
     faq_answer: str | None = None
 
@@ -95,6 +97,7 @@ class DocumentView:
             created_at=_iso(row.created_at),
             updated_at=_iso(row.updated_at) if row.updated_at else None,
             attempts=row.attempts or 0,
+            crashes=row.crash_count or 0,
             faq_question=row.faq_question,
             faq_answer=row.faq_answer,
         )
@@ -357,7 +360,7 @@ def _requeue(row: KnowledgeDocument) -> None:
     row.status = DocumentStatus.QUEUED
     row.progress = 0.0
     row.error = ""
-    row.attempts = 0
+    row.attempts = 0  # crash_count stays: a file that crashed its worker keeps that on its record
     # Clearing the heartbeat tells a run still busy with the old version to stop (backend.kb.processing).
     row.processing_heartbeat_at = None
     row.updated_at = now
@@ -367,6 +370,9 @@ def retry_document(workspace_id: int, document_id: int, user_id: int | None = No
     """Process a failed document again (e.g. after fixing the embeddings settings)."""
     with session_scope() as session:
         row = _get(session, workspace_id, document_id)
+        if row.status == DocumentStatus.QUARANTINED:
+            raise ServiceError(row.error or "Quarantined: processing this file crashed the worker too often; it "
+                               "will not be processed again. Delete it or upload a fixed file.")
         if row.status != DocumentStatus.FAILED:
             raise ServiceError("Only documents that failed can be retried.")
         _requeue(row)
@@ -380,11 +386,16 @@ def retry_document(workspace_id: int, document_id: int, user_id: int | None = No
 
 def reindex_workspace(workspace_id: int, user_id: int | None = None) -> int:
     """Queue every document of the workspace for processing again (e.g. after changing the embeddings
-    provider). Each keeps its current chunks until its new ones replace them. Returns how many were queued."""
+    provider), except quarantined ones. Each keeps its current chunks until its new ones replace them. Returns
+    how many were queued."""
     with session_scope() as session:
         if session.get(Workspace, workspace_id) is None:
             raise NotFound("This workspace no longer exists.")
-        rows = session.exec(tenant_select(KnowledgeDocument, workspace_id).order_by(KnowledgeDocument.id)).all()
+        rows = session.exec(
+            tenant_select(KnowledgeDocument, workspace_id)
+            .where(KnowledgeDocument.status != DocumentStatus.QUARANTINED)
+            .order_by(KnowledgeDocument.id)
+        ).all()
         for row in rows:
             _requeue(row)
             session.add(row)

@@ -6,6 +6,10 @@ the nearest heading above it, so the chunks cut from them can be cited as "Price
 
 Nothing here runs anything the file contains: HTML is parsed, never rendered; scripts and styles are dropped.
 Every refusal is an ExtractionError whose message can be shown to the owner as is.
+
+A file is untrusted: what it may expand to is bounded before it is read (backend.kb.unpack for Word files and
+PDF streams; decoded text is capped here), and extraction runs in a memory- and time-limited process
+(backend.kb.worker).
 """
 
 from __future__ import annotations
@@ -23,7 +27,16 @@ from typing import Callable, Iterable
 
 import filetype
 
-from backend.errors import ServiceError
+from backend.kb.unpack import (
+    DAMAGED_DOCX,
+    MB,
+    PDF_TOO_COMPLEX,
+    ExtractionError,
+    check_docx_listing,
+    check_docx_parts,
+    check_pdf_expansion,
+    pdf_configuration,
+)
 from backend.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -50,13 +63,6 @@ _DESCRIBE = {
     "audio/": "Audio files can't be added to the knowledge base.",
     "video/": "Videos can't be added to the knowledge base.",
 }
-
-
-class ExtractionError(ServiceError):
-    """The document cannot be read as text; the message says why and what to do instead."""
-
-    def __init__(self, message: str):
-        super().__init__(message, field="file")
 
 
 @dataclass(frozen=True)
@@ -94,10 +100,10 @@ def _check_size(data: bytes) -> None:
         raise ExtractionError(f"This file is too large. Documents can be at most {limit_mb} MB.")
 
 
-def _zip_names(data: bytes) -> list[str]:
+def _zip_listing(data: bytes) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return archive.namelist()
+            return archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return []
 
@@ -114,8 +120,10 @@ def detect_type(data: bytes, filename: str = "") -> str:
         if guess.mime == PDF:
             return PDF
         if guess.mime in (DOCX, "application/zip") or guess.extension in ("xlsx", "pptx", "zip"):
-            names = _zip_names(data)
+            listing = _zip_listing(data)
+            names = [info.filename for info in listing]
             if "word/document.xml" in names:
+                check_docx_listing(listing)
                 return DOCX
             for prefix, message in _ZIP_KINDS.items():
                 if any(n.startswith(prefix) for n in names):
@@ -527,15 +535,16 @@ def extract_docx(data: bytes) -> Extracted:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_docx_parts(data)
     try:
         document = docx.Document(io.BytesIO(data))
+    except MemoryError:
+        raise  # not a damaged file: the worker's memory limit speaking (backend.kb.worker)
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ExtractionError("This Word document is damaged and can't be read. Open it in Word, save it again "
-                              "and add the new copy.") from exc
+        raise ExtractionError(DAMAGED_DOCX) from exc
     except Exception as exc:  # lxml and python-docx raise many kinds on broken XML
         log.info("docx could not be opened: %r", exc)
-        raise ExtractionError("This Word document is damaged and can't be read. Open it in Word, save it again "
-                              "and add the new copy.") from exc
+        raise ExtractionError(DAMAGED_DOCX) from exc
 
     blocks: list[Block] = []
     heading = ""
@@ -574,10 +583,11 @@ def extract_docx(data: bytes) -> Extracted:
                     blocks.append(Block(text, heading=heading))
             elif isinstance(item, Table):
                 table_blocks(item)
+    except MemoryError:
+        raise
     except Exception as exc:
         log.info("docx could not be read: %r", exc)
-        raise ExtractionError("This Word document is damaged and can't be read. Open it in Word, save it again "
-                              "and add the new copy.") from exc
+        raise ExtractionError(DAMAGED_DOCX) from exc
     return _finish(DOCX, blocks)
 
 
@@ -687,8 +697,15 @@ _BULLET = re.compile(r"^([•▪◦●‣\-–*]|\d{1,3}[.)]|[a-z][.)])\s")
 
 
 def extract_pdf(data: bytes, progress: ProgressCallback | None = None) -> Extracted:
+    from pypdf import apply_configuration
+
+    with apply_configuration(**pdf_configuration()):
+        return _extract_pdf(data, progress)
+
+
+def _extract_pdf(data: bytes, progress: ProgressCallback | None) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
     damaged = ("This PDF is damaged and can't be read. Open it and save (or print) it as a new PDF, "
                "then add it again.")
@@ -704,11 +721,13 @@ def extract_pdf(data: bytes, progress: ProgressCallback | None = None) -> Extrac
                 raise ExtractionError("This PDF is password-protected. Remove the password (save an unprotected "
                                       "copy) and add it again.")
         page_count = len(reader.pages)
-    except ExtractionError:
+    except (ExtractionError, MemoryError):
         raise
     except FileNotDecryptedError as exc:
         raise ExtractionError("This PDF is password-protected. Remove the password (save an unprotected copy) and "
                               "add it again.") from exc
+    except LimitReachedError as exc:
+        raise ExtractionError(PDF_TOO_COMPLEX) from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
         raise ExtractionError(damaged) from exc
     except Exception as exc:
@@ -716,6 +735,11 @@ def extract_pdf(data: bytes, progress: ProgressCallback | None = None) -> Extrac
         raise ExtractionError(damaged) from exc
     if page_count == 0:
         raise ExtractionError(damaged)
+    max_pages = get_settings().kb_max_pdf_pages
+    if page_count > max_pages:
+        raise ExtractionError(f"This PDF has {page_count:,} pages; documents can have at most {max_pages:,}. "
+                              "Split it into smaller files and add those.")
+    check_pdf_expansion(reader)
 
     pages: list[list[_Line]] = []
     failures = 0
@@ -741,6 +765,10 @@ def extract_pdf(data: bytes, progress: ProgressCallback | None = None) -> Extrac
             plain = reader.pages[index].extract_text(visitor_text=visit) or ""
         except FileNotDecryptedError as exc:
             raise ExtractionError("This PDF is password-protected. Remove the password and add it again.") from exc
+        except LimitReachedError as exc:
+            raise ExtractionError(PDF_TOO_COMPLEX) from exc
+        except MemoryError:
+            raise
         except Exception as exc:  # one broken page must not lose the others
             log.info("PDF page %d could not be read: %r", index + 1, exc)
             failures += 1
@@ -822,6 +850,10 @@ def extract(data: bytes, mime_type: str | None = None, filename: str = "",
         text = decode_text(data)
         if not text.strip():
             raise ExtractionError("This document has no text to learn from.")
+        limit_mb = get_settings().kb_max_expanded_mb
+        if len(text) > limit_mb * MB:  # the parsers hold several copies of it: cap it before they start
+            raise ExtractionError(f"This file holds more than {limit_mb} MB of text. Split it into smaller files "
+                                  "and add those.")
         result = {TXT: extract_txt, MARKDOWN: extract_markdown, HTML: extract_html, CSV: extract_csv}[mime_type](text)
     else:
         raise ExtractionError(f"This kind of file can't be added to the knowledge base. {OFFER}")

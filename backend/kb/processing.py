@@ -1,17 +1,24 @@
 """Turning a queued knowledge document into searchable chunks, in the background.
 
-    queued → extracting → embedding → ready      (or → failed, with a reason the owner can act on)
+    queued → extracting → embedding → ready      (or → failed, with a reason the owner can act on;
+                                                 or → quarantined, when it keeps crashing its worker)
 
-`process_document` claims a document, extracts its text, cuts it into chunks and embeds them in batches,
-writing progress (0..1) and a heartbeat as it goes and announcing it at most a few times a second. The chunks
-replace the document's previous ones in the same transaction that marks it ready, so a document is never
-half-indexed. Every claim counts an attempt.
+`process_document` claims a document, extracts its text and cuts it into chunks in a separate, memory- and
+time-limited process (backend.kb.worker: the file is untrusted), then embeds the chunks in batches here, writing
+progress (0..1) and a heartbeat as it goes and announcing it at most a few times a second. The chunks replace
+the document's previous ones in the same transaction that marks it ready, so a document is never half-indexed.
+Every claim counts an attempt.
 
 The heartbeat doubles as the run's claim: each write is conditional on the heartbeat the run itself wrote last.
 A retry, a re-index, a delete or the sweeper changes it, and the run that lost its claim stops quietly.
 
 `sweep_stale_documents` re-queues documents whose run stopped sending heartbeats (a worker that died) and
 fails them after MAX_ATTEMPTS; it also re-sends documents still queued after a while (a lost task).
+
+A run that died, whether its reading process did (out of memory, out of time, killed) or the whole process
+running it did (the sweep finds its heartbeat stale), counts a crash against the document; crashes survive
+Retry. At `kb_max_crashes` the document is quarantined: no sweep, Retry or re-index processes it again, so a
+file that kills what reads it cannot do so on every restart.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ from sqlmodel import select
 
 from backend.db import session_scope
 from backend.errors import ServiceError
-from backend.kb.chunk import Chunk, chunk_blocks, chunk_faq
+from backend.kb.chunk import Chunk, chunk_faq
 from backend.kb.documents import SOURCE_FAQ, document_source, publish_document_event
-from backend.kb.extract import extract
+from backend.kb.worker import WorkerCrashed, WorkerError, read_document, run_isolated
 from backend.models import KnowledgeChunk, KnowledgeDocument
 from backend.models.enums import DocumentStatus
 from backend.models.types import utcnow
@@ -61,13 +68,24 @@ class _Superseded(Exception):
     """This run lost its claim (document deleted, retried, re-indexed or swept); stop without writing."""
 
 
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def quarantine_message(crashes: int, worker: bool) -> str:
+    what = "crashed the worker" if worker else "stopped the app or its worker"
+    return (f"Quarantined: processing this file {what} {_times(crashes)}; it will not be processed again. "
+            "Delete it or upload a fixed file.")
+
+
 class _Run:
     """One claimed processing run: conditional progress writes and throttled events."""
 
-    def __init__(self, document_id: int, workspace_id: int, token: datetime):
+    def __init__(self, document_id: int, workspace_id: int, token: datetime, crashes: int = 0):
         self.document_id = document_id
         self.workspace_id = workspace_id
         self.token = token
+        self.crashes = crashes  # as claimed; only a run holding the claim (or the sweep, taking it) changes it
         self.status = DocumentStatus.EXTRACTING
         self.progress = 0.0
         self._last_event = 0.0
@@ -102,7 +120,7 @@ def _claim(document_id: int) -> tuple[_Run, dict] | str:
         ).first()
         if row is None:
             return "missing" if session.get(KnowledgeDocument, document_id) is None else "busy"
-        if row.status in (DocumentStatus.READY, DocumentStatus.FAILED):
+        if row.status in (DocumentStatus.READY, DocumentStatus.FAILED, DocumentStatus.QUARANTINED):
             return str(row.status)  # already done: a duplicate delivery of the task
         heartbeat = row.processing_heartbeat_at
         if row.status in _IN_PROGRESS and heartbeat is not None and \
@@ -117,7 +135,7 @@ def _claim(document_id: int) -> tuple[_Run, dict] | str:
         session.add(row)
         source = document_source(session, row)
         source.update(mime_type=row.mime_type, title=row.title, source_type=row.source_type)
-        run = _Run(row.id, row.workspace_id, now)
+        run = _Run(row.id, row.workspace_id, now, crashes=row.crash_count or 0)
     publish_document_event(run.workspace_id, run.document_id, DocumentStatus.EXTRACTING, 0.0)
     return run, source
 
@@ -135,12 +153,12 @@ def _chunks_for(run: _Run, source: dict) -> tuple[list[Chunk], int | None]:
                            "again.") from None
     except Exception as exc:
         raise ServiceError(f"The stored file could not be read ({exc}). Try again in a moment.") from exc
-    extracted = extract(data, source["mime_type"],
+    read = run_isolated(read_document, data, source["mime_type"],
                         progress=lambda share: run.update(DocumentStatus.EXTRACTING, share * EXTRACTION_SHARE))
-    chunks = chunk_blocks(extracted.blocks)
+    chunks = [Chunk(**chunk) for chunk in read["chunks"]]
     if not chunks:
         raise ServiceError("This document has no text to learn from.")
-    return chunks, extracted.page_count
+    return chunks, read["pages"]
 
 
 def _embed(run: _Run, chunks: list[Chunk]) -> list[list[float]]:
@@ -184,20 +202,33 @@ def _store(run: _Run, chunks: list[Chunk], vectors: list[list[float]], page_coun
         ])
 
 
-def _fail(run: _Run, reason: str) -> bool:
+def _fail(run: _Run, reason: str, crash: WorkerCrashed | None = None) -> str:
+    """Mark the document failed (or quarantined, at its last allowed crash); the status written, or
+    "superseded" when the run had lost its claim."""
     now = utcnow()
+    status, crashes = DocumentStatus.FAILED, run.crashes
+    if crash is not None:
+        crashes += 1
+        left = get_settings().kb_max_crashes - crashes
+        if left <= 0:
+            status = DocumentStatus.QUARANTINED
+            reason = f"{quarantine_message(crashes, worker=True)} (Last time {crash.detail}.)"
+        else:
+            reason = (f"Processing this file crashed the worker: {crash.detail}. If it crashes "
+                      f"{'again' if left == 1 else f'{left} more times'}, it will be quarantined.")
     with session_scope() as session:
         result = session.execute(
             _still_claimed(run.document_id, run.token)
-            .values(status=DocumentStatus.FAILED, progress=0.0, error=reason[:MAX_ERROR_CHARS], chunk_count=0,
-                    processing_heartbeat_at=None, updated_at=now)
+            .where(KnowledgeDocument.crash_count == run.crashes)
+            .values(status=status, progress=0.0, error=reason[:MAX_ERROR_CHARS], chunk_count=0,
+                    crash_count=crashes, processing_heartbeat_at=None, updated_at=now)
         )
         if result.rowcount != 1:
-            return False
+            return "superseded"
         # A failed document is not searchable: its chunks (of an earlier version) go with the failure.
         session.execute(sa_delete(KnowledgeChunk).where(KnowledgeChunk.document_id == run.document_id))
-    publish_document_event(run.workspace_id, run.document_id, DocumentStatus.FAILED, 0.0)
-    return True
+    publish_document_event(run.workspace_id, run.document_id, status, 0.0)
+    return str(status)
 
 
 def _reason(exc: Exception) -> str:
@@ -205,7 +236,8 @@ def _reason(exc: Exception) -> str:
         return exc.message
     if isinstance(exc, EmbeddingError):
         return f"The text could not be indexed: {exc}. Fix the embeddings settings or try again later."
-    return (f"Something went wrong while processing this document ({type(exc).__name__}). Try again; if it "
+    kind = exc.kind if isinstance(exc, WorkerError) else type(exc).__name__
+    return (f"Something went wrong while processing this document ({kind}). Try again; if it "
             "keeps failing, save the file again or split it into smaller files.")
 
 
@@ -228,12 +260,15 @@ def process_document(document_id: int) -> str:
     except _Superseded:
         log.info("document %s changed while it was processed; this run stops", document_id)
         return "superseded"
+    except WorkerCrashed as crash:
+        log.warning("reading document %s crashed its worker: %s", document_id, crash.detail)
+        return _fail(run, "", crash)
     except Exception as exc:
-        if not isinstance(exc, (ServiceError, EmbeddingError)):
+        if not isinstance(exc, (ServiceError, EmbeddingError, WorkerError)):
             log.exception("processing document %s failed", document_id)
         else:
             log.info("document %s failed: %s", document_id, exc)
-        return str(DocumentStatus.FAILED) if _fail(run, _reason(exc)) else "superseded"
+        return _fail(run, _reason(exc))
     log.info("document %s ready: %d chunks in %.1fs", document_id, len(chunks), time.monotonic() - started)
     publish_document_event(run.workspace_id, run.document_id, DocumentStatus.READY, 1.0)
     return str(DocumentStatus.READY)
@@ -241,12 +276,14 @@ def process_document(document_id: int) -> str:
 
 @background_task("sweep_stale_documents")
 def sweep_stale_documents(older_than_seconds: int = STALE_AFTER_SECONDS, limit: int = 200) -> int:
-    """Re-queue documents whose processing stopped (no heartbeat for `older_than_seconds`), failing those that
-    already used MAX_ATTEMPTS, and re-send documents still queued after that long. Returns how many it touched."""
+    """Re-queue documents whose processing stopped (no heartbeat for `older_than_seconds`), counting a crash
+    against each and quarantining those at `kb_max_crashes`, failing those that already used MAX_ATTEMPTS; and
+    re-send documents still queued after that long. Returns how many it touched."""
     now = utcnow()
     cutoff = now - timedelta(seconds=older_than_seconds)
+    max_crashes = get_settings().kb_max_crashes
     requeued: list[tuple[int, int]] = []
-    failed: list[tuple[int, int]] = []
+    failed: list[tuple[int, int, str]] = []
     with session_scope() as session:
         stale = session.exec(
             select(KnowledgeDocument)
@@ -262,14 +299,23 @@ def sweep_stale_documents(older_than_seconds: int = STALE_AFTER_SECONDS, limit: 
             .with_for_update(skip_locked=True)
         ).all()
         for row in stale:
-            if row.status in _IN_PROGRESS and (row.attempts or 0) >= MAX_ATTEMPTS:
-                row.status = DocumentStatus.FAILED
+            if row.status in _IN_PROGRESS:
+                # Whatever ran it died without a word: maybe a deploy, maybe this very file. Either way it counts.
+                row.crash_count = (row.crash_count or 0) + 1
+            gave_up = None
+            if row.status in _IN_PROGRESS and row.crash_count >= max_crashes:
+                gave_up = DocumentStatus.QUARANTINED
+                row.error = quarantine_message(row.crash_count, worker=False)
+            elif row.status in _IN_PROGRESS and (row.attempts or 0) >= MAX_ATTEMPTS:
+                gave_up = DocumentStatus.FAILED
                 row.error = (f"Processing stopped {row.attempts} times without finishing (the file may be too large "
                              "or too complex). Try again, or split it into smaller files.")
+            if gave_up is not None:
+                row.status = gave_up
                 row.progress = 0.0
                 row.chunk_count = 0
                 session.execute(sa_delete(KnowledgeChunk).where(KnowledgeChunk.document_id == row.id))
-                failed.append((row.workspace_id, row.id))
+                failed.append((row.workspace_id, row.id, gave_up))
             else:
                 if row.status in _IN_PROGRESS:
                     log.warning("document %s stopped during %s (attempt %d); queueing it again", row.id, row.status,
@@ -280,8 +326,8 @@ def sweep_stale_documents(older_than_seconds: int = STALE_AFTER_SECONDS, limit: 
             row.processing_heartbeat_at = None
             row.updated_at = now
             session.add(row)
-    for workspace_id, document_id in failed:
-        publish_document_event(workspace_id, document_id, DocumentStatus.FAILED, 0.0)
+    for workspace_id, document_id, status in failed:
+        publish_document_event(workspace_id, document_id, status, 0.0)
     for workspace_id, document_id in requeued:
         publish_document_event(workspace_id, document_id, DocumentStatus.QUEUED, 0.0)
         try:

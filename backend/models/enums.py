@@ -104,6 +104,7 @@ class DocumentStatus(StrEnum):
     EMBEDDING = "embedding"
     READY = "ready"
     FAILED = "failed"
+    QUARANTINED = "quarantined"  # reading it crashed the worker too often: never processed again
 
 
 class AppointmentStatus(StrEnum):

@@ -31,7 +31,10 @@ class KnowledgeDocument(SQLModel, table=True):
     status: str = Field(default="queued", max_length=12)
     progress: float = Field(default=0.0)  # 0..1 for the live progress bar
     error: str = Field(default="", max_length=1000)
-    attempts: int = Field(default=0)
+    attempts: int = Field(default=0)  # claims since the last upload, Retry or re-index
+    # Runs that died with their worker (or their process). Never reset while the document exists: a file that
+    # kills its reader must not get another chance by being retried.
+    crash_count: int = Field(default=0)
     page_count: Optional[int] = Field(default=None)
     chunk_count: int = Field(default=0)
     created_at: datetime = created_at_field()

@@ -1,15 +1,30 @@
 """Real sample documents for the knowledge-base tests and bench, built from scratch: PDFs with a text layer
 (pypdf's writer plus hand-written content streams in the standard Helvetica fonts), PDFs without one, Word files
-(python-docx), and a generator of plausible business prose."""
+(python-docx), a generator of plausible business prose, decompression bombs (a Word file and PDFs that expand
+to gigabytes, built in a fraction of a second without ever holding what they expand to), and a fixture whose
+document readers cannot start."""
 
 from __future__ import annotations
 
 import io
 import random
+import struct
+import sys
+import zipfile
+import zlib
 from typing import Iterable, Sequence
 
+import pytest
 from pypdf import PdfWriter
-from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject, NumberObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    EncodedStreamObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+)
 
 # A line is (text, font size, bold).
 Line = tuple[str, float, bool]
@@ -141,3 +156,104 @@ def long_pdf(pages: int = 100, words_per_page: int = 300) -> bytes:
             lines.extend(wrap(paragraph, 95))
         content.append(lines)
     return text_pdf(content)
+
+
+# --- decompression bombs -----------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+_BOMB_BLOCK = b"ha " * (MB // 3)  # ~1 MB that deflates to ~1 KB: the best ratio deflate allows (~1000:1)
+
+
+class _Repeated:
+    """A deflate stream of `head + block * count + tail`, with the checksum (zlib.crc32 for ZIP, zlib.adler32
+    for a zlib stream) of what it expands to.
+
+    After a full flush the compressor forgets everything before, so the bytes for one block can be repeated as
+    they are: the stream is built from one compressed block, not by compressing gigabytes."""
+
+    def __init__(self, head: bytes, block: bytes, count: int, tail: bytes, checksum):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+        piece = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+        framing = zlib.compressobj(9, zlib.DEFLATED, -15)
+        start = framing.compress(head) + framing.flush(zlib.Z_FULL_FLUSH)
+        end = framing.compress(tail) + framing.flush(zlib.Z_FINISH)
+        self.deflate = start + piece * count + end
+        self.size = len(head) + len(block) * count + len(tail)
+        value = checksum(head)
+        for _ in range(count):
+            value = checksum(block, value)
+        self.checksum = checksum(tail, value)
+
+
+def _zip(members: list[tuple[str, bytes, int, int, int]]) -> bytes:
+    """A ZIP archive written by hand: (name, payload, method, crc, declared size) each, so a test can say
+    anything it likes about a member's size."""
+    out = io.BytesIO()
+    central = []
+    for name, payload, method, crc, size in members:
+        encoded = name.encode()
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(payload), size,
+                              len(encoded), 0))
+        out.write(encoded)
+        out.write(payload)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc,
+                                   len(payload), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+    start = out.tell()
+    for record in central:
+        out.write(record)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), out.tell() - start, start, 0))
+    return out.getvalue()
+
+
+def zip_bomb_docx(expanded_mb: int = 2560, declared_size: int | None = None) -> bytes:
+    """A real Word file whose word/document.xml is one paragraph of `expanded_mb` MB of "ha ha ha": about
+    expanded_mb / 1000 MB on disk (the default: 2.5 MB that expand to 2.5 GB). `declared_size` makes the archive
+    lie about that part's uncompressed size."""
+    template = docx_bytes(lambda d: d.add_paragraph("BOMB"))
+    with zipfile.ZipFile(io.BytesIO(template)) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    head, _, tail = parts["word/document.xml"].partition(b"BOMB")
+    bomb = _Repeated(head, _BOMB_BLOCK, expanded_mb, tail, zlib.crc32)
+    members = []
+    for name, payload in parts.items():
+        if name == "word/document.xml":
+            members.append((name, bomb.deflate, zipfile.ZIP_DEFLATED, bomb.checksum,
+                            bomb.size if declared_size is None else declared_size))
+        else:
+            members.append((name, payload, zipfile.ZIP_STORED, zlib.crc32(payload), len(payload)))
+    return _zip(members)
+
+
+def pdf_stream_bomb(pages: int, stream_mb: int) -> bytes:
+    """A PDF whose every page shows a line of text and then `stream_mb` MB of blank space, all in one
+    FlateDecode content stream of about stream_mb KB."""
+    writer = PdfWriter()
+    font = _font(writer, "/Helvetica")
+    spaces = b" " * MB
+    for number in range(1, pages + 1):
+        page = writer.add_blank_page(612, 792)
+        page[NameObject("/Resources")] = DictionaryObject({
+            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font}),
+        })
+        head = f"BT /F1 11 Tf 72 740 Td (Page {number} of the price list.) Tj ET\n".encode()
+        bomb = _Repeated(head, spaces, stream_mb, b"\n", zlib.adler32)
+        stream = EncodedStreamObject()
+        stream._data = b"\x78\xda" + bomb.deflate + struct.pack(">I", bomb.checksum)  # a zlib stream
+        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+        page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# --- the document reader -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broken_install(monkeypatch):
+    """Document readers that cannot start (as after a bad deploy)."""
+    from backend.kb import worker
+
+    monkeypatch.setattr(worker, "READER_COMMAND", (sys.executable, "-c", "raise SystemExit(3)"))
+    monkeypatch.setattr(worker, "_spare", None)

@@ -21,7 +21,16 @@ from backend.kb.extract import (
     detect_type,
     extract,
 )
-from tests.unit.kb_helpers import business_prose, docx_bytes, image_only_pdf, long_pdf, text_pdf, wrap
+from tests.unit.kb_helpers import (
+    business_prose,
+    docx_bytes,
+    image_only_pdf,
+    long_pdf,
+    pdf_stream_bomb,
+    text_pdf,
+    wrap,
+    zip_bomb_docx,
+)
 from tests.unit.messaging_helpers import png_bytes, settings_override
 
 
@@ -211,6 +220,70 @@ def test_damaged_docx_is_refused_clearly():
             target.writestr(item, b"<w:document><broken" if item.filename == "word/document.xml" else data)
     with pytest.raises(ExtractionError, match="Word document is damaged"):
         extract(broken.getvalue())
+
+
+def _rewrite_docx(replace: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    good = docx_bytes(lambda d: d.add_paragraph("Hello there"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(out, "w", compression) as target:
+        for item in source.infolist():
+            target.writestr(item.filename, replace.get(item.filename, source.read(item)))
+    return out.getvalue()
+
+
+def test_a_word_file_that_would_expand_too_far_is_refused_from_its_listing():
+    bomb = zip_bomb_docx(300)  # 300 MB of text in 0.3 MB
+    with pytest.raises(ExtractionError, match="expands to more than 200 MB when unpacked"):
+        detect_type(bomb)
+    with settings_override(kb_max_expanded_mb=400):
+        with pytest.raises(ExtractionError, match=r"\(word/document.xml\) is compressed more than 100 times over"):
+            detect_type(bomb)
+        with settings_override(kb_max_compression_ratio=2000):
+            assert detect_type(bomb) == DOCX
+            with settings_override(kb_max_expanded_mb=250):
+                with pytest.raises(ExtractionError, match="expands to more than 250 MB"):
+                    extract(bomb, DOCX)  # the reader counts too, whatever the caller checked before
+    prose = business_prose(200_000, seed=3)  # a long real document: its text is over a megabyte, and compresses
+    handbook = docx_bytes(lambda d: [d.add_paragraph(prose[i:i + 2000]) for i in range(0, len(prose), 2000)])
+    assert detect_type(handbook) == DOCX and prose[:500] in extract(handbook).text
+
+
+def test_a_word_file_whose_listing_lies_is_read_only_as_far_as_it_says():
+    liar = zip_bomb_docx(300, declared_size=64 * 1024)
+    assert detect_type(liar) == DOCX  # the listing looks fine
+    with pytest.raises(ExtractionError, match="Word document is damaged"):
+        extract(liar)
+
+
+def test_word_files_with_entity_declarations_or_foreign_compression_are_refused():
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+              b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
+              b'<w:r><w:t>&b;</w:t></w:r></w:p></w:body></w:document>')
+    with pytest.raises(ExtractionError, match="XML entity declaration"):
+        extract(_rewrite_docx({"word/document.xml": laughs}))
+    with pytest.raises(ExtractionError, match="compressed in a way Word never uses"):
+        detect_type(_rewrite_docx({}, compression=zipfile.ZIP_BZIP2))
+    assert extract(_rewrite_docx({}, compression=zipfile.ZIP_STORED)).text == "Hello there"
+
+
+def test_text_is_capped_before_it_is_parsed():
+    with settings_override(kb_max_expanded_mb=1):
+        with pytest.raises(ExtractionError, match="more than 1 MB of text"):
+            extract(b"<p>word</p> " * 100_000, HTML)
+        assert extract(b"<p>word</p> " * 1000, HTML).text.startswith("word")
+
+
+def test_a_pdf_is_refused_past_the_page_limit_or_its_expansion_limit():
+    with settings_override(kb_max_pdf_pages=3):
+        with pytest.raises(ExtractionError, match="has 4 pages; documents can have at most 3"):
+            extract(text_pdf([[f"Page {n}."] for n in range(4)]))
+        assert extract(text_pdf([[f"Page {n}."] for n in range(3)])).page_count == 3
+    with pytest.raises(ExtractionError, match="holds a compressed part that expands to more than 64 MB"):
+        extract(pdf_stream_bomb(1, 100))
+    with settings_override(kb_max_expanded_mb=30):
+        with pytest.raises(ExtractionError, match="expands to more than 30 MB when its compressed parts"):
+            extract(pdf_stream_bomb(2, 20))
+        assert extract(pdf_stream_bomb(1, 20)).text == "Page 1 of the price list."
 
 
 # --- text, Markdown, HTML, CSV -----------------------------------------------------------------------------

@@ -17,7 +17,9 @@ from backend.providers.events import workspace_channel
 from backend.settings import get_settings
 
 UPLOAD_ID = "kb-upload"
-_STATUS_COLORS = {"ready": "green", "failed": "red", "queued": "gray", "extracting": "amber", "embedding": "blue"}
+_STATUS_COLORS = {"ready": "green", "failed": "red", "quarantined": "crimson", "queued": "gray", "extracting": "amber",
+                  "embedding": "blue"}
+_SETTLED = ("ready", "failed", "quarantined")
 
 
 def _size(size: int) -> str:
@@ -173,7 +175,7 @@ class KnowledgeState(OwnerState):
         status = str(event.get("status", ""))
         progress = str(int(round(float(event.get("progress") or 0) * 100)))
         known = any(d["id"] == doc_id for d in self.docs)
-        if not known or status in ("ready", "failed"):
+        if not known or status in _SETTLED:
             self._load()
             return
         self.docs = [{**d, "status": status, "color": _STATUS_COLORS.get(status, "gray"), "progress": progress,
