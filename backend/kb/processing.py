@@ -28,7 +28,7 @@ import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import insert, or_, update
+from sqlalchemy import case, func, insert, or_, update
 from sqlmodel import select
 
 from backend.db import session_scope
@@ -241,6 +241,32 @@ def _reason(exc: Exception) -> str:
             "keeps failing, save the file again or split it into smaller files.")
 
 
+def _whose_turn(document_id: int) -> int:
+    """The queued document to read now, whichever task runs: the oldest of the workspace with the fewest documents
+    in progress and served longest ago. One business's stack of 400-page PDFs then takes turns with the others'
+    uploads instead of going first, and each business's own documents keep their order. A task may so read
+    another document than the one it was sent for; that document's own task later finds it done and takes the
+    next turn, so as many documents are read as tasks were sent (the sweeper re-sends a lost one)."""
+    with session_scope() as session:
+        per_workspace = (
+            select(KnowledgeDocument.workspace_id.label("workspace_id"),
+                   # When its documents were last worked on: queued ones have not been, yet.
+                   func.max(case((KnowledgeDocument.status != DocumentStatus.QUEUED, KnowledgeDocument.updated_at),
+                                 else_=None)).label("served_at"),
+                   func.sum(case((KnowledgeDocument.status.in_(_IN_PROGRESS), 1), else_=0)).label("busy"))
+            .group_by(KnowledgeDocument.workspace_id)
+            .subquery()
+        )
+        waiting = session.exec(
+            select(KnowledgeDocument.id)
+            .join(per_workspace, per_workspace.c.workspace_id == KnowledgeDocument.workspace_id)
+            .where(KnowledgeDocument.status == DocumentStatus.QUEUED)
+            .order_by(per_workspace.c.busy, per_workspace.c.served_at.asc().nulls_first(), KnowledgeDocument.id)
+            .limit(1)
+        ).first()
+    return document_id if waiting is None else waiting
+
+
 @background_task("process_document", queue="ingest")
 def process_document(document_id: int) -> str:
     """Process one document; returns its status afterwards ("busy"/"missing"/"superseded" when not ours).
@@ -248,10 +274,14 @@ def process_document(document_id: int) -> str:
     Safe to run more than once for the same document (at-least-once delivery): a finished document is left
     alone, one being processed by a live run is skipped, and a re-run replaces the chunks in one transaction.
     """
-    claimed = _claim(document_id)
+    turn = _whose_turn(document_id)
+    claimed = _claim(turn)
+    if isinstance(claimed, str) and turn != document_id:
+        claimed = _claim(document_id)  # the one whose turn it was got taken meanwhile: try our own
     if isinstance(claimed, str):
         return claimed
     run, source = claimed
+    document_id = run.document_id
     started = time.monotonic()
     try:
         chunks, page_count = _chunks_for(run, source)

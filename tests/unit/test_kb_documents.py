@@ -372,9 +372,9 @@ def test_sweep_requeues_documents_whose_worker_died_and_fails_them_after_three_a
     _set_state(died.id, "embedding", attempts=1, heartbeat_age_s=600)
     _set_state(alive.id, "extracting", attempts=1, heartbeat_age_s=10)
     _set_state(tired.id, "embedding", attempts=3, heartbeat_age_s=600)
-    _set_state(lost.id, "queued", attempts=0, heartbeat_age_s=None, updated_age_s=900)
-
     assert process_document(alive.id) == "busy"  # a live run is never doubled
+    # (set after: a task reads whichever queued document's turn it is, see test_kb_fairness)
+    _set_state(lost.id, "queued", attempts=0, heartbeat_age_s=None, updated_age_s=900)
     with recording_bus(_committed) as bus:
         assert sweep_stale_documents(older_than_seconds=300) == 3
         settle()
