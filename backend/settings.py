@@ -99,8 +99,10 @@ class Settings(BaseSettings):
     # --- customer portal and messaging limits ---
     portal_session_days: int = 30
     verification_code_minutes: int = 10
-    verification_max_attempts: int = 5
-    verification_codes_per_hour: int = 3
+    verification_max_attempts: int = 5  # wrong tries of one code; each browser session has its own code
+    verification_codes_per_hour: int = 3  # texted to one number at the request of one client address
+    verification_codes_per_number_per_hour: int = 10  # to one number from anywhere: its owner is not flooded
+    verification_codes_per_address_per_hour: int = 10  # asked from one address for any numbers (SMS pumping)
     message_max_chars: int = 4000
     customer_messages_per_minute: int = 20
     allowed_upload_types: str = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv," \
@@ -114,9 +116,23 @@ class Settings(BaseSettings):
     # --- accounts ---
     owner_session_days: int = 14
     password_reset_minutes: int = 60
+    password_reset_links_per_hour: int = 3  # per account; the newest link replaces the older ones
+    password_reset_requests_per_address_per_hour: int = 10
+    # Wrong passwords are limited per account *and* client address, so a stranger elsewhere cannot lock the owner
+    # out: after login_max_failures, each next try from that address waits, from login_first_wait_seconds
+    # doubling up to login_max_wait_minutes.
     login_max_failures: int = 5
-    login_window_minutes: int = 15
+    login_first_wait_seconds: int = 30
+    login_max_wait_minutes: int = 15
+    # Caps over an hour. They never hold back an address that logged in to the account before (see
+    # backend/accounts/login_limits.py): many accounts from one address is credential stuffing; one account from
+    # many addresses is guessing spread out to dodge the per-address wait.
+    login_failures_per_address_per_hour: int = 50
+    login_failures_per_account_per_hour: int = 20
     min_password_length: int = 10
+
+    # --- client addresses: behind a reverse proxy, the peer is the proxy and the client is in X-Forwarded-For ---
+    trusted_proxies: str = ""  # comma-separated addresses or networks (10.0.0.0/8); "" = trust no header
 
     # --- demo ---
     demo_email: str = "demo@frontdesk.example"

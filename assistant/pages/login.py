@@ -7,6 +7,7 @@ import reflex as rx
 from assistant.components.forms import form_alert, labelled_input, submit_button
 from assistant.components.layout import auth_layout
 from assistant.state.auth import AuthState
+from assistant.state.client import client_address
 from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import ServiceError
@@ -41,6 +42,7 @@ class LoginState(AuthState):
                 form_data.get("email", ""),
                 form_data.get("password", ""),
                 user_agent=self.router.headers.user_agent,
+                client_address=client_address(self),
             )
         except ServiceError as exc:
             self.error = exc.message

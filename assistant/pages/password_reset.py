@@ -7,6 +7,7 @@ import reflex as rx
 from assistant.components.forms import form_alert, labelled_input, submit_button
 from assistant.components.layout import auth_layout
 from assistant.state.auth import AuthState
+from assistant.state.client import client_address
 from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import ServiceError
@@ -28,7 +29,7 @@ class ForgotState(rx.State):
         yield
         email = form_data.get("email", "")
         try:
-            accounts.request_password_reset(email)
+            accounts.request_password_reset(email, client_address=client_address(self))
         except ServiceError as exc:
             self.error = exc.message
         else:
@@ -65,7 +66,8 @@ class ResetState(AuthState):
         self.loading = True
         yield
         try:
-            accounts.reset_password(self._token(), form_data.get("password", ""))
+            accounts.reset_password(self._token(), form_data.get("password", ""),
+                                    client_address=client_address(self))
         except ServiceError as exc:
             self.error = exc.message
             self.loading = False
@@ -83,7 +85,7 @@ def forgot_page() -> rx.Component:
             ForgotState.sent_to != "",
             rx.callout(
                 "If an account exists for " + ForgotState.sent_to + ", a reset link is on its way. "
-                "It works for one hour.",
+                "It works for one hour, and replaces any link sent before.",
                 icon="mail_check",
                 color_scheme="green",
                 width="100%",

@@ -18,6 +18,7 @@ from assistant.components.chat import (
 from assistant.components.forms import field_error, form_alert
 from assistant.components.layout import brand
 from assistant.live import registry
+from assistant.state.client import client_address
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai.booking_dialog import SEND_CODE
 from backend.errors import AuthenticationError, NotFound, ServiceError
@@ -54,6 +55,7 @@ class PortalState(rx.State):
     first_name: str = ""
     verified: bool = True
     phone_confirmed: bool = False  # entered the texted code (`verified` is also true when nothing is hidden)
+    code_sent: bool = False  # a code was texted for this session and can still be entered
     has_history: bool = False
 
     messages: list[dict[str, str]] = []
@@ -93,6 +95,7 @@ class PortalState(rx.State):
         self.first_name = identity.first_name
         self.verified = identity.verified
         self.phone_confirmed = identity.phone_confirmed
+        self.code_sent = identity.code_sent
         self.has_history = identity.needs_verification or self.has_history
         self.stage = "verify" if identity.needs_verification and not identity.verified else "chat"
 
@@ -186,9 +189,8 @@ class PortalState(rx.State):
             return
         self._set_token(identity.session_token)
         self.has_history = identity.needs_verification
+        self.verify_notice = self.verify_error = ""
         self._apply_identity(identity)
-        if self.stage == "verify":
-            self.verify_notice = f"We texted a 6-digit code to {identity.masked_phone}."
         self._reload_messages()
         return _ASK_TIMEZONE
 
@@ -215,15 +217,25 @@ class PortalState(rx.State):
         self.stage = "chat"
         self._reload_messages()
 
-    @service_event
-    def resend_code(self):
+    def _text_code(self) -> bool:
+        """Ask the backend to text this session a code; says what happened in the verify card."""
         self.verify_error = ""
         try:
-            portal.send_verification_code(self._token())
+            portal.send_verification_code(self._token(), client_address=client_address(self))
+        except AuthenticationError as exc:
+            self._session_lost(exc)
+            return False
         except ServiceError as exc:
             self.verify_error = exc.message
-            return
-        self.verify_notice = f"We sent a new code to {self.masked_phone}."
+            return False
+        self.verify_notice = (f"We sent a new code to {self.masked_phone}." if self.code_sent
+                              else f"We texted a 6-digit code to {self.masked_phone}.")
+        self.code_sent = True
+        return True
+
+    @service_event
+    def resend_code(self):
+        self._text_code()
 
     @rx.event
     def skip_verification(self):
@@ -231,14 +243,10 @@ class PortalState(rx.State):
 
     @service_event
     def ask_verification(self):
-        self.verify_error = ""
         self.verify_notice = ""
-        try:
-            portal.send_verification_code(self._token())
-            self.verify_notice = f"We texted a 6-digit code to {self.masked_phone}."
-        except ServiceError as exc:
-            self.verify_error = exc.message
-        self.stage = "verify"
+        self._text_code()
+        if self._token():
+            self.stage = "verify"
 
     @service_event
     def sign_out(self):
@@ -450,6 +458,52 @@ def _identify() -> rx.Component:
     )
 
 
+def _skip_button() -> rx.Component:
+    return rx.button(rx.cond(PortalState.messages.length() > 0, "Not now: back to the chat",
+                             "Skip: start a new conversation"),
+                     variant="ghost", color_scheme="gray", on_click=PortalState.skip_verification)
+
+
+def _code_form() -> rx.Component:
+    return rx.fragment(
+        rx.cond(PortalState.verify_notice != "",
+                rx.callout(PortalState.verify_notice, icon="message_square_text", color_scheme="blue",
+                           width="100%", role="status")),
+        rx.form(
+            rx.vstack(
+                rx.el.label("Verification code", html_for="code", class_name="field-label"),
+                rx.input(id="code", name="code", placeholder="123456", size="3", input_mode="numeric",
+                         auto_complete="one-time-code", max_length=6, width="100%"),
+                field_error(PortalState.verify_error),
+                rx.button("Verify", type="submit", size="3", width="100%"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=PortalState.verify,
+            reset_on_submit=True,
+            no_validate=True,
+            width="100%",
+        ),
+        rx.hstack(
+            rx.button("Send a new code", variant="ghost", on_click=PortalState.resend_code),
+            rx.spacer(),
+            _skip_button(),
+            width="100%",
+            wrap="wrap",
+        ),
+    )
+
+
+def _ask_for_code() -> rx.Component:
+    # Typing a number texts nothing (backend.messaging.portal): the person holding the phone asks for the code.
+    return rx.fragment(
+        rx.text("We'll text a 6-digit code to ", rx.text.strong(PortalState.masked_phone), ".", size="2"),
+        form_alert(PortalState.verify_error),
+        rx.button("Text me a code", size="3", width="100%", on_click=PortalState.resend_code),
+        rx.hstack(rx.spacer(), _skip_button(), width="100%"),
+    )
+
+
 def _verify() -> rx.Component:
     return rx.vstack(
         rx.card(
@@ -458,42 +512,17 @@ def _verify() -> rx.Component:
                     PortalState.has_history,
                     rx.fragment(
                         rx.heading("Welcome back", size="4", as_="h2"),
-                        rx.text("This number has talked with us before. To keep those messages private, enter the "
-                                "code we texted you.", size="2", color=rx.color("gray", 11)),
+                        rx.text("This number has talked with us before. To keep those messages private, we check "
+                                "that the phone is yours with a code we text to it.", size="2",
+                                color=rx.color("gray", 11)),
                     ),
                     rx.fragment(
                         rx.heading("Confirm your number", size="4", as_="h2"),
-                        rx.text("To keep your appointments private, enter the code we texted you.", size="2",
-                                color=rx.color("gray", 11)),
+                        rx.text("To keep your appointments private, we check that the phone is yours with a code "
+                                "we text to it.", size="2", color=rx.color("gray", 11)),
                     ),
                 ),
-                rx.cond(PortalState.verify_notice != "",
-                        rx.callout(PortalState.verify_notice, icon="message_square_text", color_scheme="blue",
-                                   width="100%", role="status")),
-                rx.form(
-                    rx.vstack(
-                        rx.el.label("Verification code", html_for="code", class_name="field-label"),
-                        rx.input(id="code", name="code", placeholder="123456", size="3", input_mode="numeric",
-                                 auto_complete="one-time-code", max_length=6, width="100%"),
-                        field_error(PortalState.verify_error),
-                        rx.button("Verify", type="submit", size="3", width="100%"),
-                        spacing="2",
-                        width="100%",
-                    ),
-                    on_submit=PortalState.verify,
-                    reset_on_submit=True,
-                    no_validate=True,
-                    width="100%",
-                ),
-                rx.hstack(
-                    rx.button("Send a new code", variant="ghost", on_click=PortalState.resend_code),
-                    rx.spacer(),
-                    rx.button(rx.cond(PortalState.messages.length() > 0, "Not now: back to the chat",
-                                      "Skip: start a new conversation"),
-                              variant="ghost", color_scheme="gray", on_click=PortalState.skip_verification),
-                    width="100%",
-                    wrap="wrap",
-                ),
+                rx.cond(PortalState.code_sent, _code_form(), _ask_for_code()),
                 spacing="3",
                 width="100%",
             ),

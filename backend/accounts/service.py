@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from backend.accounts.login_limits import login_refusal
 from backend.accounts.validation import check_password_strength, clean_name, normalize_email
 from backend.db import session_scope
 from backend.errors import AuthenticationError, RateLimited, ServiceError, SessionExpired
@@ -17,12 +18,14 @@ from backend.models import (
     LoginAttempt,
     Membership,
     OwnerSession,
+    PasswordResetRequest,
     PasswordResetToken,
     User,
     Workspace,
 )
 from backend.models.enums import MemberRole
 from backend.models.types import utcnow
+from backend.ratelimit import describe_wait, window_wait
 from backend.security import (
     DUMMY_PASSWORD_HASH,
     hash_password,
@@ -35,6 +38,9 @@ from backend.settings import get_settings
 from backend.workspaces.slugs import unique_slug
 
 WRONG_CREDENTIALS = "Wrong email or password."
+LINK_SPENT = ("This reset link is not valid any more: it was used, or a newer one replaced it. "
+              "Use the latest e-mail, or ask for a new link.")
+_HOUR = timedelta(hours=1)
 # Refresh last_seen at most this often, so page loads do not write on every event.
 _TOUCH_EVERY = timedelta(minutes=5)
 
@@ -103,45 +109,30 @@ def sign_up(email: str, password: str, full_name: str, business_name: str, user_
         raise duplicate from None
 
 
-def _recent_failures(session, email: str) -> int:
-    settings = get_settings()
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    last_success = session.exec(
-        select(func.max(LoginAttempt.created_at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True), LoginAttempt.created_at >= since
-        )
-    ).one()
-    query = select(func.count()).where(
-        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since
-    )
-    if last_success is not None:
-        query = query.where(LoginAttempt.created_at > last_success)
-    return session.exec(query).one()
-
-
-def log_in(email: str, password: str, user_agent: str = "") -> str:
-    """Returns a new session token, or raises with a message fit for the login form."""
+def log_in(email: str, password: str, user_agent: str = "", client_address: str = "",
+           now: datetime | None = None) -> str:
+    """Returns a new session token, or raises with a message fit for the login form. `client_address` keys the
+    limits (backend.accounts.login_limits): a stranger's wrong passwords elsewhere never hold the owner back."""
     try:
         email = normalize_email(email)
     except ServiceError:
         raise AuthenticationError(WRONG_CREDENTIALS, field="email") from None
-    settings = get_settings()
+    now = now or utcnow()
     with session_scope() as session:
-        if _recent_failures(session, email) >= settings.login_max_failures:
-            raise RateLimited(
-                f"Too many failed attempts. Wait {settings.login_window_minutes} minutes or reset your password."
-            )
+        refusal = login_refusal(session, email, client_address, now)
+    if refusal:
+        raise RateLimited(refusal)
     with session_scope() as session:
         user = session.exec(select(User).where(User.email == email)).first()
         ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password or "")
         ok = ok and user is not None and user.is_active
-        session.add(LoginAttempt(email=email, succeeded=ok))
+        session.add(LoginAttempt(email=email, client_address=client_address, succeeded=ok, created_at=now))
         if not ok:
             session.commit()
             raise AuthenticationError(WRONG_CREDENTIALS)
         if password_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        user.last_login_at = utcnow()
+        user.last_login_at = now
         return _new_session(session, user.id, user_agent)
 
 
@@ -187,25 +178,48 @@ def validate_session(token: str) -> OwnerContext:
         )
 
 
-def request_password_reset(email: str) -> None:
-    """Mails a reset link if the account exists; says nothing either way (no account discovery)."""
+def request_password_reset(email: str, client_address: str = "", now: datetime | None = None) -> None:
+    """Mails a reset link if the account exists; says nothing either way (no account discovery).
+
+    At most settings.password_reset_links_per_hour links an hour go to one account (more asks are ignored, just
+    as for an unknown e-mail: the newest link still works), and a new link replaces the older ones. Asks from
+    one client address are limited too, counted alike for existing and unknown e-mails: RateLimited."""
     from backend.notifications.outbox import queue_email
 
-    try:
-        email = normalize_email(email)
-    except ServiceError:
-        raise
+    email = normalize_email(email)
     settings = get_settings()
+    now = now or utcnow()
     token = new_token()
     with session_scope() as session:
+        wait = window_wait(session, PasswordResetRequest.created_at,
+                           [PasswordResetRequest.client_address == client_address],
+                           settings.password_reset_requests_per_address_per_hour, _HOUR, now)
+        if wait:
+            raise RateLimited(f"Too many reset links were asked for from your network. "
+                              f"Try again in {describe_wait(wait)}.")
+        session.add(PasswordResetRequest(email=email, client_address=client_address, created_at=now))
         user = session.exec(select(User).where(User.email == email)).first()
         if user is None or not user.is_active:
             return
+        recent = session.exec(
+            select(func.count()).where(PasswordResetToken.user_id == user.id,
+                                       PasswordResetToken.created_at > now - _HOUR)
+        ).one()
+        if recent >= settings.password_reset_links_per_hour:
+            return
+        # Only the newest link works: a mailbox full of older ones is no longer a set of keys.
+        session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now),
+            execution_options={"synchronize_session": False},
+        )
         session.add(
             PasswordResetToken(
                 user_id=user.id,
                 token_hash=token_hash(token),
-                expires_at=utcnow() + timedelta(minutes=settings.password_reset_minutes),
+                created_at=now,
+                expires_at=now + timedelta(minutes=settings.password_reset_minutes),
             )
         )
         name = user.full_name
@@ -221,25 +235,25 @@ def request_password_reset(email: str) -> None:
     )
 
 
-def check_reset_token(token: str) -> str:
+def check_reset_token(token: str, now: datetime | None = None) -> str:
     """Returns the account's email for a usable token, else raises with the reason."""
     with session_scope() as session:
         row = session.exec(
             select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token or ""))
         ).first()
         if row is None or row.used_at is not None:
-            raise ServiceError("This reset link is not valid any more. Ask for a new one.")
-        if row.expires_at <= utcnow():
+            raise ServiceError(LINK_SPENT)
+        if row.expires_at <= (now or utcnow()):
             raise ServiceError("This reset link has expired. Ask for a new one.")
         return session.get(User, row.user_id).email
 
 
-def reset_password(token: str, new_password: str) -> None:
+def reset_password(token: str, new_password: str, client_address: str = "", now: datetime | None = None) -> None:
     """Sets the new password, spends the token, and logs out every other browser."""
-    email = check_reset_token(token)
+    now = now or utcnow()
+    email = check_reset_token(token, now)
     check_password_strength(new_password, email)
     digest = hash_password(new_password)
-    now = utcnow()
     with session_scope() as session:
         # Spend the token with one conditional UPDATE so two concurrent resets cannot both use it.
         spent = session.execute(
@@ -248,7 +262,7 @@ def reset_password(token: str, new_password: str) -> None:
             .values(used_at=now)
         )
         if spent.rowcount != 1:
-            raise ServiceError("This reset link is not valid any more. Ask for a new one.")
+            raise ServiceError(LINK_SPENT)
         row = session.exec(
             select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
         ).one()
@@ -258,6 +272,7 @@ def reset_password(token: str, new_password: str) -> None:
             select(OwnerSession).where(OwnerSession.user_id == user.id, OwnerSession.revoked_at.is_(None))
         ):
             other.revoked_at = now
-        # A successful reset clears the lockout.
-        session.add(LoginAttempt(email=user.email, succeeded=True))
+        # Holding the mailbox proves as much as the password: this address's failures are forgiven, and it counts
+        # as one the owner logs in from (backend.accounts.login_limits).
+        session.add(LoginAttempt(email=user.email, client_address=client_address, succeeded=True, created_at=now))
         session.add(AuditEvent(user_id=user.id, action="account.password_reset"))

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import FastAPI, File, Header, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, FastAPI, File, Header, HTTPException, Query, Request, UploadFile
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from backend.api import v1, v1_scheduling
 from backend.api.body_limits import BodyLimitMiddleware, BodyLimits
+from backend.api.error_responses import ServiceErrorRoute, documented
+from backend.api.schemas import ErrorBody
 from backend.api.security_headers import HeaderPolicy, SecurityHeadersMiddleware, origin_of
 from backend.db import get_engine
 from backend.settings import get_settings
@@ -39,12 +44,31 @@ def limit_bodies(app):
                                                              settings.max_api_body_kb))
 
 
+def _documented_methods(api: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for the paths that match `path`."""
+    methods: set[str] = set()
+    for template, operations in api.openapi()["paths"].items():
+        if compile_path(template)[0].match(path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
+
+
 def create_api() -> FastAPI:
     api = FastAPI(title="Front Desk API", version="1", docs_url="/api/v1/docs", openapi_url="/api/v1/openapi.json")
     api.include_router(v1.router)
     api.include_router(v1_scheduling.router)
+    # Routes outside the token-protected v1 routers that are in the document follow its refusal rules too.
+    public = APIRouter(route_class=ServiceErrorRoute)
 
-    @api.get("/api/v1/health", tags=["system"])
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        methods = _documented_methods(api, request.url.path) if exc.status_code == 405 else []
+        if methods:
+            # Starlette names only the methods of the first route on the path; GET and PATCH of one path are two.
+            exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": ", ".join(methods)})
+        return await http_exception_handler(request, exc)
+
+    @public.get("/api/v1/health", tags=["system"], responses=documented(422))
     def health() -> JSONResponse:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -68,7 +92,10 @@ def create_api() -> FastAPI:
             headers["Content-Disposition"] = attachment_disposition(filename)
         return Response(content=data, media_type=content_type, headers=headers)
 
-    @api.post("/api/portal/v1/files", tags=["portal"], status_code=201)
+    @public.post("/api/portal/v1/files", tags=["portal"], status_code=201,
+                 responses={**documented(400, 413, 422, 429),
+                            401: {"model": ErrorBody, "description": "The portal session token is missing, ended "
+                                                                     "or unknown."}})
     async def portal_file(file: UploadFile = File(...), authorization: str = Header("")) -> JSONResponse:
         """A customer's file or recorded voice message, sent with their portal session token."""
         from backend.errors import AuthenticationError, RateLimited, ServiceError
@@ -92,6 +119,8 @@ def create_api() -> FastAPI:
         except ServiceError as exc:
             raise HTTPException(status_code=400, detail=exc.message) from None
         return JSONResponse({"id": view.id, "type": view.type, "conversation_id": view.conversation_id}, 201)
+
+    api.include_router(public)
 
     @api.get("/calendar/feed/{token}.ics", include_in_schema=False)
     def calendar_feed(token: str) -> Response:

@@ -8,24 +8,39 @@ not have to special-case).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler
 
 from backend.models.enums import ConversationStatus
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns; a larger number is not an id of anything
 
 
-def _refuse_nul(value: str) -> str:
+def _refuse_unstorable(value: str) -> str:
     # PostgreSQL cannot store NUL characters and no keyboard types one: refuse it here rather than fail later.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    # JSON may spell half of a UTF-16 pair ("\ud800"); alone it is no character, and no database can store it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain unpaired UTF-16 surrogates") from None
     return value
 
 
-PlainText = Annotated[str, AfterValidator(_refuse_nul)]
-NoNul = AfterValidator(_refuse_nul)
+class _SaysNoNul:
+    """Puts the NUL refusal into the OpenAPI document (a pattern), so a client knows before sending. Unpaired
+    surrogates cannot be said there: a JSON Schema pattern matches characters, and they are none."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        schema = handler(core_schema)
+        schema["pattern"] = "^[^\\u0000]*$"
+        return schema
+
+
+Storable = (AfterValidator(_refuse_unstorable), _SaysNoNul())
+PlainText = Annotated[str, *Storable]
 Time = Annotated[Optional[datetime], BeforeValidator(lambda value: value or None)]
 
 

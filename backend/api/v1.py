@@ -13,29 +13,28 @@ from fastapi.responses import RedirectResponse
 
 from backend.api import schemas
 from backend.api.auth import Caller
-from backend.api.error_responses import ServiceErrorRoute, documented
-from backend.api.schemas import MAX_ID, NoNul
+from backend.api.error_responses import EVERY_OPERATION, ServiceErrorRoute, documented
+from backend.api.schemas import MAX_ID, Storable
 from backend.messaging import contacts, files, inbox
 from backend.messaging.contacts import SORTS
 from backend.messaging.search import MAX_SEARCH_CHARS
 from backend.models.enums import ConversationStatus
 
-router = APIRouter(prefix="/api/v1", route_class=ServiceErrorRoute)
+router = APIRouter(prefix="/api/v1", route_class=ServiceErrorRoute, responses=EVERY_OPERATION)
 
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID, description="A conversation of your workspace.")]
 ContactId = Annotated[int, Path(ge=1, le=MAX_ID, description="A contact of your workspace.")]
 FileId = Annotated[int, Path(ge=1, le=MAX_ID, description="A file of your workspace (`file.id` of a message).")]
-Search = Annotated[str, Query(max_length=MAX_SEARCH_CHARS), NoNul]
+Search = Annotated[str, Query(max_length=MAX_SEARCH_CHARS), *Storable]
 
-READ = documented(401, 404)
-WRITE = documented(400, 401, 404, 429)
+READ = documented(404)
+WRITE = documented(400, 404, 413)
 
 
 # --- conversations -----------------------------------------------------------------------------------------------
 
 
-@router.get("/conversations", tags=["conversations"], response_model=schemas.ConversationList,
-            responses=documented(400, 401))
+@router.get("/conversations", tags=["conversations"], response_model=schemas.ConversationList)
 def list_conversations(
     caller: Caller,
     status: Annotated[Optional[ConversationStatus], Query(description="Only conversations in this status.")] = None,
@@ -92,7 +91,7 @@ def send_reply(caller: Caller, conversation_id: ConversationId, reply: schemas.N
 # --- contacts ----------------------------------------------------------------------------------------------------
 
 
-@router.get("/contacts", tags=["contacts"], response_model=schemas.ContactList, responses=documented(400, 401))
+@router.get("/contacts", tags=["contacts"], response_model=schemas.ContactList)
 def list_contacts(
     caller: Caller,
     search: Annotated[Search, Query(description="Matches name, phone digits and e-mail, case-insensitively.")] = "",

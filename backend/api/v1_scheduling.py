@@ -15,16 +15,17 @@ from pydantic import BaseModel, Field
 
 from backend.ai import drafts
 from backend.api.auth import Caller
-from backend.api.error_responses import ServiceErrorRoute, documented
+from backend.api.error_responses import EVERY_OPERATION, ServiceErrorRoute, documented
 from backend.api.schemas import MAX_ID, PlainText, _Request
 from backend.calendar import availability, booking, slots
+from backend.models.enums import AppointmentStatus
 
-router = APIRouter(prefix="/api/v1", route_class=ServiceErrorRoute)
+router = APIRouter(prefix="/api/v1", route_class=ServiceErrorRoute, responses=EVERY_OPERATION)
 
 AppointmentId = Annotated[int, Path(ge=1, le=MAX_ID, description="An appointment of your workspace.")]
 DraftId = Annotated[int, Path(ge=1, le=MAX_ID, description="A draft of your workspace.")]
-READ = documented(401, 404)
-WRITE = documented(400, 401, 404)
+READ = documented(404)
+WRITE = documented(400, 404, 413)
 
 
 class Service(BaseModel):
@@ -129,13 +130,13 @@ class Rejection(_Request):
 # --- services and free times ------------------------------------------------------------------------------------
 
 
-@router.get("/services", tags=["booking"], response_model=ServiceList, responses=documented(401))
+@router.get("/services", tags=["booking"], response_model=ServiceList)
 def list_services(caller: Caller) -> dict:
     """The services customers can book."""
     return {"data": [s.as_dict() for s in availability.list_services(caller.workspace_id, include_inactive=False)]}
 
 
-@router.get("/availability", tags=["booking"], response_model=SlotList, responses=WRITE)
+@router.get("/availability", tags=["booking"], response_model=SlotList, responses=documented(400, 404))
 def list_free_times(
     caller: Caller,
     service_id: Annotated[int, Query(ge=1, le=MAX_ID)],
@@ -150,12 +151,12 @@ def list_free_times(
 # --- appointments ------------------------------------------------------------------------------------------------
 
 
-@router.get("/appointments", tags=["booking"], response_model=AppointmentList, responses=documented(400, 401))
+@router.get("/appointments", tags=["booking"], response_model=AppointmentList, responses=documented(400))
 def list_appointments(
     caller: Caller,
     start: Annotated[date, Query(description="First local day.")],
     end: Annotated[date, Query(description="Last local day.")],
-    status: Annotated[Optional[str], Query(description="Only appointments in this status.")] = None,
+    status: Annotated[Optional[AppointmentStatus], Query(description="Only appointments in this status.")] = None,
     contact_id: Annotated[Optional[int], Query(ge=1, le=MAX_ID)] = None,
 ) -> dict:
     rows = booking.list_appointments(caller.workspace_id, start, end, status=status, contact_id=contact_id)
@@ -198,7 +199,7 @@ def change_status(caller: Caller, appointment_id: AppointmentId, request: Status
 # --- drafts -------------------------------------------------------------------------------------------------------
 
 
-@router.get("/drafts", tags=["drafts"], response_model=DraftList, responses=documented(401))
+@router.get("/drafts", tags=["drafts"], response_model=DraftList)
 def list_drafts(
     caller: Caller,
     status: Annotated[Literal["pending", "sent", "rejected", "superseded"], Query()] = "pending",

@@ -119,6 +119,13 @@ def _view(session: Session, appt: Appointment, workspace: Workspace | None = Non
 # --- helpers -------------------------------------------------------------------------------------------------
 
 
+# Times this close to the ends of Python's calendar (years 1 and 9999) are refused: a day of margin on either side
+# and an appointment's length would leave the calendar, and no one books there.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+_MARGIN = timedelta(days=30)
+
+
 def _moment(value: Any, field: str) -> datetime:
     if isinstance(value, str):
         try:
@@ -129,7 +136,13 @@ def _moment(value: Any, field: str) -> datetime:
         raise ServiceError("Give a date and time.", field=field)
     if value.tzinfo is None:
         raise ServiceError("The time must carry a time zone.", field=field)
-    return value.astimezone(UTC)
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:  # "0001-01-01T00:00+14:00" is in year 0 in UTC
+        moment = None
+    if moment is None or not _EARLIEST + _MARGIN <= moment <= _LATEST - _MARGIN:
+        raise ServiceError("That date is out of range.", field=field)
+    return moment
 
 
 def _now(now: datetime | None) -> datetime:
@@ -418,8 +431,12 @@ def _bounds(workspace: Workspace, start: date | datetime, end: date | datetime) 
         if isinstance(value, datetime):
             return _moment(value, field)
         if isinstance(value, date):
-            day = value + timedelta(days=1) if is_end else value
-            return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+            try:
+                day = value + timedelta(days=1) if is_end else value
+                return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+            except OverflowError:
+                # A day at the very end of the calendar: every stored time lies inside, so its end will do.
+                return _LATEST if is_end else _EARLIEST
         raise ServiceError("Give a date or a date and time.", field=field)
 
     lo, hi = edge(start, "start", False), edge(end, "end", True)

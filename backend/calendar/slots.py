@@ -502,6 +502,12 @@ def available_slots(workspace_id: int, service_id: int, *, start: date, end: dat
     with session_scope() as session:
         workspace = load_workspace(session, workspace_id)
         service = ServiceSpec.of(load_bookable_service(session, workspace_id, service_id))
+        # Only days from today to the last bookable one can hold a free time: read nothing beyond them (nor try to
+        # compute the margins of year 1 or 9999).
+        today = now.astimezone(get_zone(workspace.timezone)).date()
+        start, end = max(start, today), min(end, today + timedelta(days=workspace.max_advance_days))
+        if start > end:
+            return []
         cal = load_calendar(session, workspace, start, end)
     return generate_slots(cal, service, start=start, end=end, now=now, step_minutes=step_minutes)
 

@@ -23,13 +23,17 @@ Which conversation a customer's message goes to:
 
 What the portal receives never carries the name on file: the customer's own messages are labelled "You", and
 a session that has not passed the code is told only the first name it typed itself.
+
+Typing a number never texts it: a code goes out only when the browser asks for one (send_verification_code), within
+the limits of backend.messaging.verification. Otherwise anyone typing a number again and again would text its
+owner again and again, and each text would replace the code the real customer was about to enter.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +41,7 @@ from sqlmodel import Session, select
 
 from backend.accounts.validation import clean_name
 from backend.db import session_scope
-from backend.errors import RateLimited, ServiceError
+from backend.errors import ServiceError
 from backend.messaging.access import (
     PortalAccess,
     find_portal_workspace,
@@ -49,7 +53,7 @@ from backend.messaging.events import PendingEvents, publish_typing
 from backend.messaging.files import inspect_upload, staged_file
 from backend.messaging.messages import add_message, check_customer_rate, clean_message_text, record_in_conversation
 from backend.messaging.phones import mask_phone, normalize_phone
-from backend.messaging.verification import check_code, clean_code_input, issue_code
+from backend.messaging.verification import check_code, clean_code_input, has_live_code, issue_code
 from backend.messaging.views import MessageView, PortalIdentity, contact_display_name, message_views
 from backend.models import Contact, Conversation, Message, PortalSession, StoredFile
 from backend.models.enums import ConversationStatus, MessageStatus, MessageType, Sender
@@ -101,6 +105,7 @@ def _current_conversation_id(session: Session, portal: PortalSession) -> int | N
 
 def _identity(session: Session, access: PortalAccess, token: str, typed_first_name: str = "") -> PortalIdentity:
     portal, contact = access.session, access.contact
+    now = utcnow()
     verified = portal.verified or not has_hidden_history(session, portal)
     return PortalIdentity(
         session_token=token,
@@ -115,14 +120,14 @@ def _identity(session: Session, access: PortalAccess, token: str, typed_first_na
         first_name=contact.first_name if portal.verified else typed_first_name,
         conversation_id=_current_conversation_id(session, portal),
         visible_conversation_ids=visible_conversation_ids(session, portal),
+        code_sent=not portal.verified and has_live_code(session, portal, now),
     )
 
 
 def identify_customer(slug: str, phone: str, first_name: str = "") -> PortalIdentity:
     """Open a portal session for the phone's contact in this business (creating the contact if new).
 
-    With earlier conversations on file, the session starts unverified and a code is texted at once (unless
-    the hourly code limit is used up: then the page offers to send one later)."""
+    With earlier conversations on file, the session starts unverified; no code is texted until it asks for one."""
     first_name = clean_name(first_name, "your first name", "first_name", 80, required=False)
     for attempt in (1, 2):
         try:
@@ -136,7 +141,6 @@ def identify_customer(slug: str, phone: str, first_name: str = "") -> PortalIden
 
 def _identify(slug: str, phone: str, first_name: str) -> PortalIdentity:
     events = PendingEvents()
-    outbox_id = None
     with session_scope() as session:
         workspace = find_portal_workspace(session, slug)
         e164 = normalize_phone(phone, workspace.phone_region)
@@ -160,12 +164,7 @@ def _identify(slug: str, phone: str, first_name: str) -> PortalIdentity:
         session.add(portal)
         session.flush()
         access = PortalAccess(session=portal, contact=contact, workspace=workspace)
-        if has_hidden_history(session, portal):
-            try:
-                outbox_id = issue_code(session, workspace, contact)
-            except RateLimited:
-                log.info("no code texted to contact %s on identify: hourly limit reached", contact.id)
-        elif first_name and not contact.first_name:
+        if first_name and not contact.first_name and not has_hidden_history(session, portal):
             # Nothing on file to protect yet, so the name they give may become the contact's name.
             contact.first_name = first_name
         contact.last_seen_at = now
@@ -173,8 +172,6 @@ def _identify(slug: str, phone: str, first_name: str) -> PortalIdentity:
         events.contact_updated(workspace.id, contact.id)
         identity = _identity(session, access, token, first_name)
     events.publish()
-    if outbox_id is not None:
-        dispatch_sms(outbox_id, identity.workspace_id)
     return identity
 
 
@@ -201,20 +198,22 @@ def end_portal_session(token: str) -> None:
             row.revoked_at = utcnow()
 
 
-def send_verification_code(token: str) -> None:
-    """Text a new code to the session's phone. RateLimited after settings.verification_codes_per_hour an hour."""
+def send_verification_code(token: str, client_address: str = "", now: datetime | None = None) -> None:
+    """Text a new code for this session to its phone. RateLimited past the limits of
+    backend.messaging.verification, counted per number and per `client_address` (the browser's)."""
     with session_scope() as session:
         access = load_portal_session(session, token)
         if access.session.verified:
             return
-        outbox_id = issue_code(session, access.workspace, access.contact)
+        outbox_id = issue_code(session, access.workspace, access.contact, access.session, client_address,
+                               now or utcnow())
         workspace_id = access.workspace.id
     dispatch_sms(outbox_id, workspace_id)
 
 
-def verify_code(token: str, code: str) -> PortalIdentity:
-    """Check the texted code; on success the session sees all the contact's conversations (its own included).
-    A wrong code says how many tries remain; the last wrong try uses the code up."""
+def verify_code(token: str, code: str, now: datetime | None = None) -> PortalIdentity:
+    """Check the code texted to this session; on success the session sees all the contact's conversations (its own
+    included). A wrong code says how many tries remain; the last wrong try uses the code up."""
     code = clean_code_input(code)
     error: ServiceError | None = None
     events = PendingEvents()
@@ -223,7 +222,7 @@ def verify_code(token: str, code: str) -> PortalIdentity:
         portal = access.session
         if not portal.verified:
             try:
-                check_code(session, access.contact, code)
+                check_code(session, access.contact, portal, code, now or utcnow())
             except ServiceError as exc:
                 error = exc  # raised after the commit, so the spent try is kept
             else:

@@ -98,6 +98,7 @@ class PortalIdentity(_AsDict):
     first_name: str
     conversation_id: int | None
     visible_conversation_ids: list[int] = field(default_factory=list)
+    code_sent: bool = False  # this session was texted a code it can still enter
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,15 @@
 """Every table of the product, importable from one place (alembic and `reflex db` read this)."""
 
-from backend.models.accounts import ApiToken, AuditEvent, LoginAttempt, Membership, OwnerSession, PasswordResetToken, User
+from backend.models.accounts import (
+    ApiToken,
+    AuditEvent,
+    LoginAttempt,
+    Membership,
+    OwnerSession,
+    PasswordResetRequest,
+    PasswordResetToken,
+    User,
+)
 from backend.models.calendar import (
     Appointment,
     AvailabilitySlot,
@@ -39,6 +48,6 @@ __all__ = [
     "Conversation",
     "ConversationContext", "CustomIntent", "DateOverride", "Draft", "KnowledgeChunk", "KnowledgeDocument",
     "LoginAttempt", "Membership", "Message", "Notification", "NotificationPreference", "OutboxMessage",
-    "OwnerSession", "PasswordResetToken", "PortalSession", "RuleExecution", "Service", "StoredFile", "User",
+    "OwnerSession", "PasswordResetRequest", "PasswordResetToken", "PortalSession", "RuleExecution", "Service", "StoredFile", "User",
     "VerificationCode", "Webhook", "WebhookDelivery", "Workspace",
 ]

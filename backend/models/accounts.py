@@ -61,14 +61,31 @@ class PasswordResetToken(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """Kept in the database (not memory) so the limit holds across several app processes."""
+    """Kept in the database (not memory) so the limits hold across several app processes."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_created", "email", "created_at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_email_created", "email", "created_at"),
+        Index("ix_login_attempts_email_address_created", "email", "client_address", "created_at"),
+        Index("ix_login_attempts_address_created", "client_address", "created_at"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     email: str = Field(max_length=254)
+    client_address: str = Field(default="", max_length=64)  # backend.security.client_address; "" = unknown
     succeeded: bool = Field(default=False)
+    created_at: datetime = created_at_field()
+
+
+class PasswordResetRequest(SQLModel, table=True):
+    """Every request for a reset link, whether or not the account exists: the per-address limit must not tell."""
+
+    __tablename__ = "password_reset_requests"
+    __table_args__ = (Index("ix_password_reset_requests_address_created", "client_address", "created_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    client_address: str = Field(default="", max_length=64)
     created_at: datetime = created_at_field()
 
 

@@ -56,11 +56,21 @@ class PortalSession(SQLModel, table=True):
 
 
 class VerificationCode(SQLModel, table=True):
+    """A code belongs to the browser session that asked for it: another browser on the same number (perhaps a
+    stranger who typed it) can neither use it nor spend its tries."""
+
     __tablename__ = "verification_codes"
+    __table_args__ = (
+        Index("ix_verification_codes_contact_address_created", "contact_id", "client_address", "created_at"),
+        Index("ix_verification_codes_address_created", "client_address", "created_at"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     workspace_id: int = workspace_fk()
     contact_id: int = Field(foreign_key="contacts.id", ondelete="CASCADE", index=True)
+    portal_session_id: Optional[int] = Field(default=None, foreign_key="portal_sessions.id", ondelete="CASCADE",
+                                             index=True)
+    client_address: str = Field(default="", max_length=64)  # who asked for it (backend.security.client_address)
     code_hash: str = Field(max_length=64)
     attempts: int = Field(default=0)
     created_at: datetime = created_at_field()

@@ -63,6 +63,9 @@ def live_app(tmp_path_factory):
         OAUTHLIB_INSECURE_TRANSPORT="1",
         # A slow outside server is given up on after this long (tests/e2e/test_security.py waits for it).
         ASSISTANT_OUTSIDE_CALL_SECONDS="12",
+        # As if a reverse proxy on this machine forwarded every request: a browser made by `browser_from`
+        # (tests/e2e/steps.py) comes from the address its X-Forwarded-For names, the others from 127.0.0.1.
+        ASSISTANT_TRUSTED_PROXIES="127.0.0.1",
     )
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "e2e-app.log"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -44,3 +44,11 @@ def identify(page: Page, base: str, slug: str, phone: str, name: str = "") -> No
 def send(page: Page, text: str, box: str = "Message") -> None:
     page.get_by_label(box, exact=True).fill(text)
     page.get_by_label(box, exact=True).press("Enter")
+
+
+def browser_from(browser: Browser, address: str, **context_options) -> Page:
+    """A page of a new browser connecting from `address`, as the app's trusted proxy reports it (the live app
+    trusts 127.0.0.1, see tests/e2e/conftest.py). The header reaches the page loads and the event websocket."""
+    context = browser.new_context(extra_http_headers={"X-Forwarded-For": address}, **context_options)
+    context.set_default_timeout(15000)
+    return context.new_page()

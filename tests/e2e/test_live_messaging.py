@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.steps import browser_from
 
 pytestmark = pytest.mark.e2e
 
@@ -188,6 +189,8 @@ def test_returning_customer_on_a_new_browser_needs_the_texted_code(browser, live
     _identify(fresh, base, slug, "917-555-0123")
     expect(fresh.get_by_role("heading", name="Welcome back")).to_be_visible()
     expect(fresh.get_by_text("My first visit question")).to_have_count(0)
+    fresh.get_by_role("button", name="Text me a code").click()  # typing the number alone texts nothing
+    expect(fresh.get_by_role("status")).to_contain_text("We texted a 6-digit code")
     fresh.get_by_label("Verification code").fill("000000")
     fresh.get_by_role("button", name="Verify").click()
     expect(fresh.get_by_role("alert")).to_contain_text("tries")
@@ -255,6 +258,8 @@ def test_a_stranger_on_a_customers_number_never_reads_what_the_customer_writes_a
     customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     customer.set_default_timeout(30000)
     _identify(customer, base, slug, "(917) 555-0188")
+    customer.get_by_role("button", name="Text me a code").click()
+    expect(customer.get_by_role("status")).to_contain_text("We texted a 6-digit code")
     customer.get_by_label("Verification code").fill(_last_code(ws_id))
     customer.get_by_role("button", name="Verify").click()
     expect(customer.get_by_text("Question about my crown")).to_be_visible()
@@ -281,6 +286,42 @@ def test_a_stranger_on_a_customers_number_never_reads_what_the_customer_writes_a
     expect(owner.locator("#chat-scroller").get_by_text("Here are my test results, private")).to_have_count(0)
     expect(owner.locator(".conversation-header").get_by_text("Unverified number")).to_be_visible()
     for page in (stranger, customer, owner):
+        page.context.close()
+
+
+def test_a_stranger_typing_a_customers_number_cannot_use_up_their_codes(browser, live_app, app_db):
+    """Issue 15, finding 10: the three codes an hour were counted per number, so a stranger could ask for them all
+    and spend the last one's tries; the customer then got no working code for an hour."""
+    from backend.messaging import portal
+
+    base = live_app[0]
+    _, slug, ws_id = _business("Quota Dental")
+    earlier = portal.identify_customer(slug, "+1 917 555 0166", "Jordan")
+    portal.send_customer_message(earlier.session_token, "Question about my bridge")
+
+    stranger = browser_from(browser, "203.0.113.66", viewport={"width": 390, "height": 844})
+    _identify(stranger, base, slug, "917-555-0166")
+    stranger.get_by_role("button", name="Text me a code").click()
+    expect(stranger.get_by_role("status")).to_contain_text("We texted a 6-digit code")
+    for _ in range(2):
+        stranger.get_by_role("button", name="Send a new code").click()
+        expect(stranger.get_by_role("status")).to_contain_text("We sent a new code")
+    stranger.get_by_role("button", name="Send a new code").click()
+    expect(stranger.get_by_text(re.compile("already sent 3 codes to this number"))).to_be_visible()
+    wrong = f"{(int(_last_code(ws_id)) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        stranger.get_by_label("Verification code").fill(wrong)
+        stranger.get_by_role("button", name="Verify").click()
+    expect(stranger.get_by_text(re.compile("can't be used any more"))).to_be_visible()
+
+    customer = browser_from(browser, "198.51.100.20", viewport={"width": 390, "height": 844})
+    _identify(customer, base, slug, "(917) 555-0166")
+    customer.get_by_role("button", name="Text me a code").click()
+    expect(customer.get_by_role("status")).to_contain_text("We texted a 6-digit code")
+    customer.get_by_label("Verification code").fill(_last_code(ws_id))
+    customer.get_by_role("button", name="Verify").click()
+    expect(customer.get_by_text("Question about my bridge")).to_be_visible()
+    for page in (stranger, customer):
         page.context.close()
 
 

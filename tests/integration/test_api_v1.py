@@ -457,3 +457,50 @@ def test_the_openapi_document_lists_and_describes_every_endpoint(client, oak):
     assert sort["schema"]["enum"] == ["recent", "name", "created"]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
+
+
+# --- issue 15, finding 11: what JSON can spell but no database can store, and what the document does not name -------
+
+
+def test_a_lone_surrogate_in_any_text_field_is_refused_with_422_and_changes_nothing(client, oak):
+    before = _snapshot(oak.id)
+    c, k = oak.conversation_id, oak.contact_id
+    writes = [("POST", f"/api/v1/conversations/{c}/messages", "text", {}),
+              ("PATCH", f"/api/v1/conversations/{c}", "title", {}),
+              *[("PATCH", f"/api/v1/contacts/{k}", name, {}) for name in ("first_name", "last_name", "email", "notes")]]
+    for half in ('"\\ud800"', '"ok \\udfff"', '"\\udc00\\ud800"'):
+        for method, path, field, extra in writes:
+            raw = '{"%s": %s}' % (field, half)
+            response = client.request(method, path, content=raw,
+                                      headers={**oak.headers, "Content-Type": "application/json"})
+            assert response.status_code == 422, (method, path, raw, response.text)
+            assert response.json()["detail"][0]["loc"] == ["body", field]
+            assert "surrogate" in response.json()["detail"][0]["msg"]
+    # Even as a field's name, or beside an unknown field: the refusal never echoes what cannot be written.
+    for raw in ('{"\\ud800": "x"}', '{"text": "hi", "x": "\\ud800"}'):
+        response = client.post(f"/api/v1/conversations/{c}/messages", content=raw,
+                                headers={**oak.headers, "Content-Type": "application/json"})
+        assert response.status_code == 422, (raw, response.text)
+    # A valid pair is one character (an emoji), and welcome.
+    sent = client.post(f"/api/v1/conversations/{c}/messages", content='{"text": "Thanks \\ud83d\\ude00"}',
+                       headers={**oak.headers, "Content-Type": "application/json"})
+    assert sent.status_code == 201 and sent.json()["content"] == "Thanks \U0001F600"
+    after = _snapshot(oak.id)
+    assert after["contacts"] == before["contacts"] and after["conversations"][0][:3] == before["conversations"][0][:3]
+
+
+def test_a_query_parameter_the_document_does_not_name_is_refused_like_an_unknown_body_field(client, oak):
+    for path in ["/api/v1/conversations?stauts=resolved", "/api/v1/contacts?offset=0&x=1",
+                 f"/api/v1/conversations/{oak.conversation_id}/messages?after=3", "/api/v1/services?page=2"]:
+        response = client.get(path, headers=oak.headers)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"][0]["type"] == "extra_forbidden"
+    assert client.get("/api/v1/conversations?status=open&limit=5", headers=oak.headers).status_code == 200
+
+
+def test_a_method_a_path_does_not_take_is_answered_with_every_method_it_does(client, oak):
+    for path, methods in [("/api/v1/appointments", "GET, POST"),
+                          (f"/api/v1/contacts/{oak.contact_id}", "DELETE, GET, PATCH"),
+                          (f"/api/v1/conversations/{oak.conversation_id}/messages", "GET, POST")]:
+        response = client.options(path, headers=oak.headers)
+        assert response.status_code == 405 and response.headers["Allow"] == methods, (path, response.headers)

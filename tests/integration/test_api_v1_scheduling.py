@@ -109,3 +109,52 @@ def test_drafts_are_reviewed_through_the_api(client):
     twice = client.post(f"/api/v1/drafts/{draft_id}/approve", headers=headers, json={})
     assert twice.status_code == 400
     assert client.get("/api/v1/drafts", headers=headers, params={"status": "sent"}).json()["data"][0]["id"] == draft_id
+
+
+# --- issue 15, finding 11: the edges of the calendar are answered, never a server error ---------------------------
+
+
+def test_the_first_and_last_days_of_the_calendar_are_answered_not_a_server_error(client):
+    biz, service, headers = _clinic("oak-dental")
+    tomorrow = (utcnow().astimezone(ZoneInfo(TZ)) + timedelta(days=1)).replace(hour=10, minute=0, second=0,
+                                                                                microsecond=0)
+    booked = client.post("/api/v1/appointments", headers=headers,
+                         json={"service_id": service.id, "starts_at": tomorrow.isoformat()}).json()
+    for start, end in [("0001-01-01", "0001-01-01"), ("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31")]:
+        free = client.get("/api/v1/availability", headers=headers,
+                          params={"service_id": service.id, "start": start, "end": end})
+        assert (free.status_code, free.json()) == (200, {"data": []}), (start, end, free.text)
+    for start, end in [("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31")]:
+        listed = client.get("/api/v1/appointments", headers=headers, params={"start": start, "end": end})
+        assert (listed.status_code, listed.json()) == (200, {"data": []}), (start, end, listed.text)
+    everything = client.get("/api/v1/appointments", headers=headers, params={"start": "0001-01-01",
+                                                                              "end": "9999-12-31"})
+    assert [a["id"] for a in everything.json()["data"]] == [booked["id"]]
+
+    for starts_at in ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z",
+                      "9999-12-31T23:59:59.999999-23:59", "0001-01-01T00:00:00-23:59"]:
+        made = client.post("/api/v1/appointments", headers=headers,
+                           json={"service_id": service.id, "starts_at": starts_at})
+        assert made.status_code == 400 and made.json()["field"] == "starts_at", (starts_at, made.text)
+        moved = client.post(f"/api/v1/appointments/{booked['id']}/reschedule", headers=headers,
+                            json={"starts_at": starts_at})
+        assert moved.status_code == 400 and moved.json()["field"] == "starts_at", (starts_at, moved.text)
+    assert client.get(f"/api/v1/appointments/{booked['id']}", headers=headers).json()["starts_at"] == \
+        booked["starts_at"]
+
+
+def test_numbers_json_cannot_hold_in_an_integer_and_bytes_that_are_not_utf8_are_refused_as_malformed(client):
+    _, service, headers = _clinic("oak-dental")
+    for raw in ['{"service_id": 1e400, "starts_at": "2030-01-01T10:00:00Z"}',
+                '{"service_id": -1e400, "starts_at": "2030-01-01T10:00:00Z"}',
+                '{"service_id": 1, "starts_at": "2030-01-01T10:00:00Z", "contact_id": 1e400}',
+                '{"service_id": %s, "starts_at": "2030-01-01T10:00:00Z"}' % ("9" * 5000)]:
+        response = client.post("/api/v1/appointments", content=raw,
+                               headers={**headers, "Content-Type": "application/json"})
+        assert response.status_code == 422, (raw[:60], response.status_code, response.text)
+        assert response.json()["detail"][0]["loc"][0] == "body"
+    not_utf8 = client.post("/api/v1/appointments", content=b'{"notes": "\xab"}',
+                           headers={**headers, "Content-Type": "application/json"})
+    assert not_utf8.status_code == 422 and not_utf8.json()["detail"][0]["type"] == "json_invalid"
+    assert client.get("/api/v1/appointments", headers=headers,
+                      params={"start": "2030-01-01", "end": "2030-01-02", "status": "lost"}).status_code == 422

@@ -101,6 +101,7 @@ def test_an_unverified_session_chats_in_a_new_conversation_and_sees_only_that(db
     inbox.send_owner_reply(biz.id, old.id, biz.owner_id, "About your private matter…")
     assert [m.content for m in portal.list_portal_messages(stranger.session_token)] == ["Hello, new question"]
 
+    portal.send_verification_code(stranger.session_token)
     identity = portal.verify_code(stranger.session_token, last_code(PHONE))
     assert set(identity.visible_conversation_ids) == {old.id, view.conversation_id}
     assert identity.conversation_id == view.conversation_id  # it keeps talking where it was
@@ -124,6 +125,7 @@ def test_a_verified_session_writes_in_the_latest_open_conversation_and_reopens_i
     # A new browser after the matter was resolved starts a new conversation…
     inbox.set_conversation_status(biz.id, first, "resolved")
     later = portal.identify_customer(biz.slug, PHONE)
+    portal.send_verification_code(later.session_token)
     later = portal.verify_code(later.session_token, last_code(PHONE))
     assert later.conversation_id is None
     fresh = portal.send_customer_message(later.session_token, "New topic").conversation_id

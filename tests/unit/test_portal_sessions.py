@@ -3,7 +3,7 @@ guards their history."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import select
@@ -15,16 +15,20 @@ from backend.models import Contact, PortalSession, VerificationCode, Workspace
 from backend.models.types import utcnow
 from backend.security import token_hash
 from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import last_code, make_workspace, sms_outbox, wrong_code
+from tests.unit.messaging_helpers import last_code, make_workspace, settings_override, sms_outbox, wrong_code
 
 PHONE = "+12125550147"
 
 
-def _returning_customer(slug: str) -> portal.PortalIdentity:
-    """A contact with one earlier conversation, and a fresh session for them that has not verified yet."""
+def _returning_customer(slug: str, ask: bool = True) -> portal.PortalIdentity:
+    """A contact with one earlier conversation, and a fresh session for them that has not verified yet (and, with
+    `ask`, asked for its code)."""
     first = portal.identify_customer(slug, "(212) 555-0147", "Jordan")
     portal.send_customer_message(first.session_token, "My first visit")
-    return portal.identify_customer(slug, "212 555 0147")
+    identity = portal.identify_customer(slug, "212 555 0147")
+    if ask:
+        portal.send_verification_code(identity.session_token)
+    return identity
 
 
 def test_a_new_customer_is_verified_at_once_and_gets_a_session(db):
@@ -131,13 +135,16 @@ def test_the_same_phone_at_two_businesses_is_two_contacts_with_separate_historie
     assert names == {oak.id: "Jordan", elm.id: "Jo"}
 
 
-def test_a_returning_customer_must_verify_and_gets_a_code_by_sms_through_the_outbox(db):
+def test_a_returning_customer_must_verify_and_gets_a_code_by_sms_through_the_outbox_when_asking(db):
     biz = make_workspace()
-    identity = _returning_customer(biz.slug)
-    assert not identity.verified and identity.needs_verification
+    identity = _returning_customer(biz.slug, ask=False)
+    assert not identity.verified and identity.needs_verification and not identity.code_sent
     assert identity.first_name == ""  # the name on file is not shown to someone who only typed the number
     assert identity.visible_conversation_ids == [] and identity.conversation_id is None
+    assert sms_outbox(biz.id) == []  # typing a number texts nothing: the browser asks for the code
 
+    portal.send_verification_code(identity.session_token)
+    assert portal.resume_portal_session(biz.slug, identity.session_token).code_sent
     [text] = sms_outbox(biz.id)
     assert (text.channel, text.to_address, text.status, text.provider) == ("sms", PHONE, "sent", "outbox")
     assert "Oak Dental" in text.body and "expires in 10 minutes" in text.body
@@ -206,23 +213,58 @@ def test_a_new_code_replaces_the_previous_one(db):
     assert portal.verify_code(identity.session_token, new).verified
 
 
-def test_codes_per_hour_are_limited_per_contact(db):
-    biz = make_workspace()
-    identity = _returning_customer(biz.slug)  # the first code of the hour
-    portal.send_verification_code(identity.session_token)
-    portal.send_verification_code(identity.session_token)
-    with pytest.raises(RateLimited, match="3 codes in the last hour"):
-        portal.send_verification_code(identity.session_token)
-    # Identifying again still opens a session; it just cannot text another code yet.
-    again = portal.identify_customer(biz.slug, PHONE)
-    assert again.needs_verification
-    assert len(sms_outbox(biz.id)) == 3
+T0 = datetime(2031, 3, 4, 9, 0, tzinfo=timezone.utc)  # any date: the sends below are given their clock
+CUSTOMER_AT, STRANGER_AT = "198.51.100.20", "203.0.113.66"
 
-    with session_scope() as s:
-        for row in s.exec(select(VerificationCode)):
-            row.created_at = utcnow() - timedelta(minutes=61)
-    portal.send_verification_code(identity.session_token)
-    assert len(sms_outbox(biz.id)) == 4
+
+def _browser(slug: str, phone: str = PHONE) -> str:
+    return portal.identify_customer(slug, phone).session_token
+
+
+def test_a_stranger_cannot_use_up_the_customers_codes_or_spend_the_customers_tries(db):
+    """Issue 15, finding 10: the limit on texts was per number only, so anyone typing it could use it up."""
+    biz = make_workspace()
+    customer = _returning_customer(biz.slug, ask=False).session_token
+    stranger = _browser(biz.slug)
+    for minute in range(3):
+        portal.send_verification_code(stranger, client_address=STRANGER_AT, now=T0 + timedelta(minutes=minute))
+    with pytest.raises(RateLimited, match=r"already sent 3 codes to this number in the last hour.* 57 minutes"):
+        portal.send_verification_code(_browser(biz.slug), client_address=STRANGER_AT, now=T0 + timedelta(minutes=3))
+    for wrong in range(5):
+        with pytest.raises(ServiceError, match="wrong"):
+            portal.verify_code(stranger, wrong_code(last_code(PHONE)), now=T0 + timedelta(minutes=4))
+
+    portal.send_verification_code(customer, client_address=CUSTOMER_AT, now=T0 + timedelta(minutes=5))
+    code = last_code(PHONE)
+    with pytest.raises(ServiceError, match="Ask for a code first"):
+        portal.verify_code(_browser(biz.slug), code, now=T0 + timedelta(minutes=6))  # the code is its session's
+    # A new code for the stranger replaces the stranger's own, never the customer's.
+    portal.send_verification_code(stranger, client_address="192.0.2.7", now=T0 + timedelta(minutes=6))
+    assert portal.verify_code(customer, code, now=T0 + timedelta(minutes=7)).verified
+    with pytest.raises(ServiceError):
+        portal.verify_code(stranger, code, now=T0 + timedelta(minutes=7))
+
+
+def test_codes_to_one_number_from_everywhere_and_from_one_address_to_any_numbers_are_capped(db):
+    biz = make_workspace()
+    with settings_override(verification_codes_per_number_per_hour=4, verification_codes_per_address_per_hour=5):
+        for i in range(4):
+            portal.send_verification_code(_browser(biz.slug), client_address=f"203.0.113.{i}",
+                                          now=T0 + timedelta(minutes=i))
+        with pytest.raises(RateLimited, match="This number was sent too many codes.* 56 minutes"):
+            portal.send_verification_code(_browser(biz.slug), client_address="203.0.113.9",
+                                          now=T0 + timedelta(minutes=4))
+        for i in range(4):  # one address typing other numbers: the fifth is its last this hour
+            portal.send_verification_code(_browser(biz.slug, f"+1212555020{i}"), client_address="203.0.113.0",
+                                          now=T0 + timedelta(minutes=5 + i))
+        with pytest.raises(RateLimited, match="from your network.* 50 minutes"):
+            portal.send_verification_code(_browser(biz.slug, "+12125550299"), client_address="203.0.113.0",
+                                          now=T0 + timedelta(minutes=10))
+        assert len(sms_outbox(biz.id)) == 8
+        # An hour after the first code, each limit lets the next one through.
+        portal.send_verification_code(_browser(biz.slug), client_address="203.0.113.9", now=T0 + timedelta(minutes=61))
+        portal.send_verification_code(_browser(biz.slug, "+12125550299"), client_address="203.0.113.0",
+                                      now=T0 + timedelta(minutes=61))
 
 
 def test_a_code_is_only_good_for_its_own_contact(db):
