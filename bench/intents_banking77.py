@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--no-names", action="store_true", help="do not use the intents' names as examples")
     args = parser.parse_args()
 
-    from backend.ai.intents import IntentClassifier
+    from backend.ai.understanding.intents import IntentClassifier
     from backend.providers.embeddings import get_embedder
 
     texts, labels = load_data()

@@ -72,7 +72,7 @@ def main() -> int:
 
     from backend.ai.custom_intents import save_custom_intent
     from backend.ai.engine import respond
-    from backend.ai.intents import classifier_for_workspace
+    from backend.ai.classifiers import classifier_for_workspace
     from backend.ai.pipeline import engine_config
     from backend.ai.retrieval import retrieve
     from backend.db import session_scope

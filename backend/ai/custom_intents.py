@@ -1,7 +1,7 @@
 """A workspace's own intents ("custom intents"): a name and a handful of example messages each.
 
 The dashboard and the API list, save, delete, export and import them here. Every change makes the workspace's
-intent classifier retrain on its next message (`backend.ai.intents.classifier_for_workspace` keys its cache on a
+intent classifier retrain on its next message (`backend.ai.classifiers.classifier_for_workspace` keys its cache on a
 fingerprint of the intents; the old one is dropped here at once to free its memory).
 
 Rules (each refusal is a ServiceError naming the field):
@@ -41,7 +41,7 @@ def normalise_name(name: Any) -> str:
 
 
 def clean_name(name: Any) -> str:
-    from backend.ai.intents import BUILTIN_NAMES
+    from backend.ai.understanding.intents import BUILTIN_NAMES
 
     raw = str(name or "").strip()
     if not raw:
@@ -111,7 +111,7 @@ def _as_dict(row: CustomIntent) -> dict[str, Any]:
 
 
 def _invalidate(workspace_id: int) -> None:
-    from backend.ai.intents import invalidate_workspace_classifier
+    from backend.ai.classifiers import invalidate_workspace_classifier
 
     invalidate_workspace_classifier(workspace_id)
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_
 
-from backend.ai.policy import HANDOFF
+from backend.ai.replies.policy import HANDOFF
 from backend.db import session_scope, tenant_select
 from backend.messaging.views import iso
 from backend.models import AIRun

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from backend.ai.booking_dialog import DIALOG_CONFIDENCE
+from backend.ai.dialogs.booking import DIALOG_CONFIDENCE
 from backend.ai.engine import EngineConfig, EngineResult, respond
-from backend.ai.policy import DRAFT, HANDOFF, SEND
+from backend.ai.replies.policy import DRAFT, HANDOFF, SEND
 from backend.ai.types import ComposedReply, Persona, Turn
 from backend.db import session_scope, tenant_select
 from backend.messaging.events import PendingEvents, publish_assistant_stream, publish_assistant_typing
@@ -119,8 +119,8 @@ def process_message(run_id: int) -> None:
 def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict | None]:
     """The engine over the run's message; the third value is the booking dialog's new conversation state (None
     when the dialog did not take part)."""
-    from backend.ai import booking_dialog
-    from backend.ai.intents import classifier_for_workspace
+    from backend.ai.dialogs import booking as booking_dialog
+    from backend.ai.classifiers import classifier_for_workspace
     from backend.ai.retrieval import retrieve
     from backend.providers.llm import get_llm
 
@@ -194,9 +194,10 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
 
 def _booking_with_llm(ctx, config: EngineConfig, text: str, intent, entities, history, llm, assistant_state: dict,
                       dialog_state: list[dict]) -> ComposedReply:
-    """The model books with tools (backend.ai.booking_tools); it keeps the conversation open while it talks."""
-    from backend.ai import booking_dialog, booking_tools
-    from backend.ai.llm_composer import build_messages
+    """The model books with tools (backend.ai.dialogs.booking_tools); it keeps the conversation open while it talks."""
+    from backend.ai.dialogs import booking as booking_dialog
+    from backend.ai.dialogs import booking_tools
+    from backend.ai.replies.llm_composer import build_messages
     from backend.ai.types import ComposeRequest
 
     request = ComposeRequest(message=text, persona=config.persona, intent=intent, entities=tuple(entities),
@@ -428,7 +429,7 @@ def sweep_stale_ai_runs(older_than_seconds: float = STALE_AFTER_SECONDS) -> dict
 @background_task("ai_warm_up", queue="ai")
 def warm_up() -> None:
     """Load the embedder and the shared built-in intent model at start-up, so the first customer does not wait."""
-    from backend.ai.intents import builtin_classifier
+    from backend.ai.classifiers import builtin_classifier
 
     builtin_classifier().classify("hello")
 

@@ -26,8 +26,8 @@ def try_message(workspace_id: int, text: str, history: Sequence[dict] = (), *, u
                 assistant_state: dict[str, Any] | None = None) -> dict[str, Any]:
     """`history`: earlier playground turns [{"sender": "customer"|"assistant", "text"}], oldest first;
     `assistant_state`: what the previous try-out turn returned as such ({} to start)."""
-    from backend.ai import booking_dialog
-    from backend.ai.intents import classifier_for_workspace
+    from backend.ai.dialogs import booking as booking_dialog
+    from backend.ai.classifiers import classifier_for_workspace
     from backend.ai.retrieval import retrieve
     from backend.providers.llm import get_llm
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from backend.ai.policy import HANDOFF_BELOW
+from backend.ai.replies.policy import HANDOFF_BELOW
 from backend.db import session_scope
 from backend.errors import NotFound, ServiceError
 from backend.models import AuditEvent, Workspace
@@ -38,7 +38,7 @@ def get_reply_settings(workspace_id: int) -> dict:
 
 
 def _understood(instructions: str) -> str:
-    from backend.ai.persona import describe_instructions, parse_instructions
+    from backend.ai.replies.persona import describe_instructions, parse_instructions
 
     return describe_instructions(parse_instructions(instructions)) if instructions.strip() else ""
 

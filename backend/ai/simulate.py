@@ -145,8 +145,8 @@ def run(workspace_path: Path, in_path: Path, out_path: Path, *, use_llm: bool = 
 def simulate_conversation(workspace_id: int, cfg: WorkspaceConfig, conversation: Conversation, *,
                           use_llm: bool = True) -> dict[str, Any]:
     from backend.ai.engine import EngineConfig, respond
-    from backend.ai.entities import DEFAULT_FIELDS
-    from backend.ai.intents import classifier_for_workspace
+    from backend.ai.understanding.entities import DEFAULT_FIELDS
+    from backend.ai.classifiers import classifier_for_workspace
     from backend.ai.pipeline import persona_of
     from backend.ai.retrieval import retrieve
     from backend.ai.types import Turn
@@ -226,7 +226,7 @@ def _cache_resets() -> list[Callable[[], None]]:
 
     resets.append(search.clear_caches)
     try:
-        from backend.ai.intents import clear_classifier_cache
+        from backend.ai.classifiers import clear_classifier_cache
         resets.append(clear_classifier_cache)
     except ImportError:
         pass

@@ -202,7 +202,7 @@ def workspace_fields(session, workspace_id: int) -> list[FieldSpec]:
 def apply_config(workspace_id: int, cfg: WorkspaceConfig, *, user_id: int | None = None,
                  replace_intents: bool = True) -> None:
     """Write the configuration to the workspace in one transaction (its name stays the owner's own)."""
-    from backend.ai.intents import invalidate_workspace_classifier
+    from backend.ai.classifiers import invalidate_workspace_classifier
 
     with session_scope() as session:
         ws = session.get(Workspace, workspace_id)

@@ -109,9 +109,9 @@ class Conversation(SQLModel, table=True):
     ai_paused: bool = Field(default=False)  # a person took over: the AI only drafts, never sends
     # Started by a portal browser that had not entered the texted code: anyone may have typed the phone number.
     # Browsers that did prove the phone never write into it (backend.messaging.portal), and the assistant does
-    # not tell it about, move or cancel appointments made elsewhere (backend.ai.booking_dialog).
+    # not tell it about, move or cancel appointments made elsewhere (backend.ai.dialogs.booking).
     opened_unverified: bool = Field(default=False)
-    # Where the assistant is in a multi-turn dialog (backend.ai.booking_dialog): what it asked, what it offered.
+    # Where the assistant is in a multi-turn dialog (backend.ai.dialogs.booking): what it asked, what it offered.
     assistant_state: dict = json_dict_field()
     assigned_user_id: Optional[int] = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     unread_for_owner: int = Field(default=0)

@@ -98,8 +98,8 @@ def test_when_the_llm_server_refuses_the_embedded_composer_answers(sqlite_db, ll
 
 
 def test_booking_tools_are_called_through_a_real_server(sqlite_db, llama_server):
-    from backend.ai.booking_dialog import DialogContext
-    from backend.ai.booking_tools import converse
+    from backend.ai.dialogs.booking import DialogContext
+    from backend.ai.dialogs.booking_tools import converse
     from backend.calendar.availability import save_service
     from backend.models.types import utcnow
     from backend.providers.llm import OpenAICompatibleLLM

@@ -118,8 +118,8 @@ def test_moving_and_cancelling_by_just_asking(db):
 
 
 def test_the_llm_booking_tools_act_only_for_this_customer(db):
-    from backend.ai.booking_dialog import DialogContext
-    from backend.ai.booking_tools import BookingTools
+    from backend.ai.dialogs.booking import DialogContext
+    from backend.ai.dialogs.booking_tools import BookingTools
 
     biz, service = _clinic()
     me = portal.identify_customer(biz.slug, "+12025550144")
@@ -157,8 +157,8 @@ def test_a_customer_in_another_time_zone_sees_their_own_clock_too(db):
 
 
 def test_an_ambiguous_day_is_asked_back_not_guessed(db):
-    from backend.ai import booking_dialog
-    from backend.ai.entities import extract_entities
+    from backend.ai.dialogs import booking as booking_dialog
+    from backend.ai.understanding.entities import extract_entities
     from backend.ai.types import IntentResult
 
     biz, service = _clinic()
@@ -194,7 +194,7 @@ def test_next_week_offers_times_from_next_monday(db):
 def test_the_weekend_comes_from_the_entity_extractor(db):
     biz, service = _clinic()
     token = portal.identify_customer(biz.slug, "+12025550149").session_token
-    from backend.ai.entities import extract_entities
+    from backend.ai.understanding.entities import extract_entities
 
     text = "Any time for a check-up next weekend?"
     (day,) = [e for e in extract_entities(text, now=utcnow(), timezone=TZ) if e.field == "date"]
@@ -348,8 +348,8 @@ def test_the_owner_sees_that_the_booking_dialog_answered(db):
 
 
 def test_tonight_in_the_small_hours_is_after_midnight(db):
-    from backend.ai import booking_dialog
-    from backend.ai.entities import extract_entities
+    from backend.ai.dialogs import booking as booking_dialog
+    from backend.ai.understanding.entities import extract_entities
     from backend.ai.types import IntentResult
 
     biz, service = _clinic()

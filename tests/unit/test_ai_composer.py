@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from backend.ai.composer import (
+from backend.ai.replies.composer import (
     ANSWERED_CONFIDENCE,
     RECOMMENDED_AUTO_SEND,
     compose_reply,
@@ -18,7 +18,7 @@ from backend.ai.composer import (
     say_date,
     split_sentences,
 )
-from backend.ai.llm_composer import build_messages, compose_with_llm, parse_reply
+from backend.ai.replies.llm_composer import build_messages, compose_with_llm, parse_reply
 from backend.ai.types import ComposeRequest, Entity, IntentResult, Passage, Persona, Turn
 from backend.providers.embeddings import get_embedder
 
@@ -302,7 +302,7 @@ def test_labelled_set_threshold_separates_answers_from_gaps(embedder):
 
 
 def test_confidence_is_one_half_at_the_threshold_and_rises_with_the_score():
-    from backend.ai.composer import ANSWER_RAW_THRESHOLD
+    from backend.ai.replies.composer import ANSWER_RAW_THRESHOLD
 
     assert confidence_from_raw(ANSWER_RAW_THRESHOLD) == pytest.approx(ANSWERED_CONFIDENCE)
     assert confidence_from_raw(0.3) < 0.2 < 0.8 < confidence_from_raw(0.55)
@@ -554,7 +554,7 @@ def test_compose_with_llm_uses_the_provider_and_lets_errors_through():
 
 
 def test_the_confidence_ceiling_bounds_every_answer_the_model_can_write():
-    from backend.ai.llm_composer import confidence_ceiling
+    from backend.ai.replies.llm_composer import confidence_ceiling
 
     req = request("How much is whitening and when are you open on Saturday?", DENTAL[:2])
     ceiling = confidence_ceiling(req)
@@ -570,7 +570,7 @@ def test_the_confidence_ceiling_bounds_every_answer_the_model_can_write():
 
 
 def test_a_reply_may_be_watched_while_written_only_when_it_could_be_sent():
-    from backend.ai.policy import may_send
+    from backend.ai.replies.policy import may_send
 
     question = IntentResult("pricing", 0.9)
     kwargs = dict(intent=question, confidence_ceiling=0.8, auto_send_threshold=0.75)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.ai.entities import DEFAULT_FIELDS, extract_entities, field_kind
+from backend.ai.understanding.entities import DEFAULT_FIELDS, extract_entities, field_kind
 from backend.ai.types import Entity, FieldSpec
 
 NY = "America/New_York"

@@ -1,4 +1,4 @@
-"""Intent classification (backend.ai.intents) and the custom intents service (backend.ai.custom_intents).
+"""Intent classification (backend.ai.understanding.intents) and the custom intents service (backend.ai.custom_intents).
 
 Real embedder (the packaged MiniLM), real databases (the `db` fixture: SQLite and PostgreSQL).
 """
@@ -10,8 +10,10 @@ import time
 import pytest
 
 from backend.ai import custom_intents
-from backend.ai.intents import (BUILTIN_INTENT_LABELS, BUILTIN_INTENTS, OTHER, OTHER_THRESHOLD, IntentClassifier,
-                                cached_classifier_count, classifier_for_workspace, fingerprint, workspace_intents)
+from backend.ai.classifiers import cached_classifier_count, classifier_for_workspace, fingerprint, workspace_intents
+from backend.ai.understanding.intents import (
+    BUILTIN_INTENT_LABELS, BUILTIN_INTENTS, OTHER, OTHER_THRESHOLD, IntentClassifier,
+)
 from backend.ai.types import IntentResult
 from backend.errors import NotFound, ServiceError
 from tests.unit.messaging_helpers import make_workspace
@@ -301,12 +303,12 @@ def test_import_is_all_or_nothing(db):
 
 
 def test_start_up_warms_the_classifier_workspaces_without_intents_share(db):
-    from backend.ai import intents
+    from backend.ai import classifiers
     from backend.providers.background import run_inline
 
-    intents.clear_classifier_cache()
+    classifiers.clear_classifier_cache()
     run_inline("ai_warm_up")
-    assert intents.cached_classifier_count() == 1
+    assert classifiers.cached_classifier_count() == 1
     plain = make_workspace("plain-bakery", "Plain Bakery")
-    assert intents.classifier_for_workspace(plain.id) is intents.builtin_classifier()
-    assert intents.cached_classifier_count() == 1
+    assert classifiers.classifier_for_workspace(plain.id) is classifiers.builtin_classifier()
+    assert classifiers.cached_classifier_count() == 1

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from backend.ai.composer import compose_reply
-from backend.ai.persona import (
+from backend.ai.replies.composer import compose_reply
+from backend.ai.replies.persona import (
     ConditionalLine,
     describe_instructions,
     emergency_number,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from backend.ai.booking_dialog import SEND_CODE
+from backend.ai.dialogs.booking import SEND_CODE
 from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
 from backend.calendar.booking import book_appointment, upcoming_for_contact
 from backend.db import session_scope

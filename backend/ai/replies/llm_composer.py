@@ -32,7 +32,7 @@ from datetime import date, datetime
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from backend.ai.composer import (
+from backend.ai.replies.composer import (
     BOOKING_INTENTS,
     FALLBACK_CONFIDENCE_CAP,
     GOODBYE_INTENTS,
@@ -45,7 +45,7 @@ from backend.ai.composer import (
     say_time,
     split_sentences,
 )
-from backend.ai.persona import content_words, emergency_number, get_role, get_voice, parse_instructions, stem
+from backend.ai.replies.persona import content_words, emergency_number, get_role, get_voice, parse_instructions, stem
 from backend.ai.types import Citation, ComposedReply, ComposeRequest, Passage
 from backend.models.enums import AI_ROLE_LABELS
 

@@ -1,6 +1,6 @@
 """Booking through an LLM's tool calls: the same actions as the embedded dialog, offered to the model as tools.
 
-The model sees the conversation (backend.ai.llm_composer's prompt) plus these tools, calls them as it needs (look up
+The model sees the conversation (backend.ai.replies.llm_composer's prompt) plus these tools, calls them as it needs (look up
 services, find free times, book, list the customer's appointments, move, cancel), and writes the reply from their
 results. Every call goes through the booking services with the workspace and the conversation's contact fixed by
 the server: the model chooses times and services, never whose appointment it touches. In a conversation whose
@@ -19,7 +19,7 @@ from datetime import date, datetime, time
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from backend.ai.booking_dialog import SEND_CODE, DialogContext, visible_appointments
+from backend.ai.dialogs.booking import SEND_CODE, DialogContext, visible_appointments
 from backend.errors import ServiceError
 
 MAX_ROUNDS = 4

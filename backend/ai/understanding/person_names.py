@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from backend.ai.candidates import Candidate
+from backend.ai.understanding.candidates import Candidate
 
 _I = re.I
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from backend.ai.candidates import Candidate
-from backend.ai.numwords import NUM, parse_number
+from backend.ai.understanding.candidates import Candidate
+from backend.ai.understanding.numwords import NUM, parse_number
 
 _I = re.I
 
