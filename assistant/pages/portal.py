@@ -20,7 +20,7 @@ from assistant.components.layout import brand
 from assistant.live import registry
 from assistant.state.client import client_address
 from assistant.state.handlers import off_loop, read_upload, service_event
-from backend.ai.booking_dialog import SEND_CODE
+from backend.ai.dialogs.booking import SEND_CODE
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import portal
 from backend.providers.events import conversation_channel

@@ -13,7 +13,7 @@ from assistant.components.layout import card_heading, dashboard_shell, edit_dele
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai import custom_intents, playground, reply_settings, workspace_config
-from backend.ai.intents import BUILTIN_INTENT_LABELS, BUILTIN_INTENTS
+from backend.ai.understanding.intents import BUILTIN_INTENT_LABELS, BUILTIN_INTENTS
 from backend.errors import AuthenticationError, ServiceError
 
 UPLOAD_ID = "config-upload"
