@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from backend.startup import load_domains
+
 
 def _migrate(_args) -> int:
     from backend.migrations import current_revision, upgrade_to_head
@@ -91,6 +93,7 @@ def _simulate(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    load_domains()
     parser = argparse.ArgumentParser(prog="python -m backend", description="Front Desk operations")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_migrate)

@@ -8,15 +8,18 @@ from datetime import time, timedelta
 from sqlmodel import select
 
 from backend.accounts.service import sign_up
+from backend.ai.custom_intents import save_custom_intent
+from backend.calendar.booking import book_appointment
 from backend.db import session_scope
+from backend.kb.documents import add_faq
 from backend.models import (
     AvailabilitySlot,
     BusinessRule,
     Contact,
-    Membership,
     ContextField,
     ContextSchema,
     Conversation,
+    Membership,
     Message,
     Notification,
     Service,
@@ -198,8 +201,6 @@ DEMO_INTENTS = [
 def _seed_knowledge(workspace_id: int, user_id: int) -> None:
     """Questions and answers the demo assistant answers from, and one intent of the practice's own. The
     documents are processed in the background; the CLI waits for them before it exits."""
-    from backend.ai.custom_intents import save_custom_intent
-    from backend.kb.documents import add_faq
 
     for question, answer in DEMO_FAQ:
         add_faq(workspace_id, question, answer, user_id=user_id)
@@ -212,7 +213,6 @@ def _seed_appointments(workspace_id: int) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from backend.calendar.booking import book_appointment
 
     with session_scope() as s:
         services = {sv.name: sv.id for sv in s.exec(select(Service).where(Service.workspace_id == workspace_id))}

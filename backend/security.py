@@ -12,6 +12,8 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from backend.settings import get_settings
+
 _hasher = PasswordHasher()
 
 
@@ -61,7 +63,6 @@ def _fernet():
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    from backend.settings import get_settings
 
     settings = get_settings()
     material = settings.encryption_key or settings.effective_secret_key
@@ -143,7 +144,6 @@ def client_address(peer: str, forwarded_for: str = "", trusted_proxies: str | No
     is never believed; with no trusted proxies the header is ignored altogether.
     """
     if trusted_proxies is None:
-        from backend.settings import get_settings
 
         trusted_proxies = get_settings().trusted_proxies
     networks = _networks(trusted_proxies or "")

@@ -84,13 +84,17 @@ def _demo(demo_exists: Callable[[], bool]) -> Finding:
 def _limits(settings: Settings) -> list[Finding]:
     out = []
     if settings.max_upload_mb > 100:
-        out.append(Finding(WARN, "upload limit", f"{settings.max_upload_mb} MB per file is generous; 25 is the default."))
+        out.append(Finding(WARN, "upload limit",
+                           f"{settings.max_upload_mb} MB per file is generous; 25 is the default."))
     else:
-        out.append(Finding(PASS, "upload limit", f"{settings.max_upload_mb} MB per file, bodies refused before reading"))
+        out.append(Finding(PASS, "upload limit",
+                           f"{settings.max_upload_mb} MB per file, bodies refused before reading"))
     if settings.max_api_body_kb > 10 * 1024:
-        out.append(Finding(WARN, "request body limit", f"{settings.max_api_body_kb} KB is generous; 1024 is the default."))
+        out.append(Finding(WARN, "request body limit",
+                           f"{settings.max_api_body_kb} KB is generous; 1024 is the default."))
     if settings.allow_private_urls:
-        out.append(Finding(FAIL, "private addresses", "ASSISTANT_ALLOW_PRIVATE_URLS is on: owners' calendar and webhook "
+        out.append(Finding(FAIL, "private addresses",
+                           "ASSISTANT_ALLOW_PRIVATE_URLS is on: owners' calendar and webhook "
                                                       "addresses may reach this machine's own services. Turn it off."))
     else:
         out.append(Finding(PASS, "private addresses", "owners' URLs may only reach public servers"))

@@ -13,13 +13,14 @@ import string
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from backend.accounts.validation import clean_name
+from backend.core.formatting import iso
+from backend.core.membership import require_member
+from backend.core.names import clean_name
 from backend.db import session_scope, tenant_get, tenant_select
-from backend.errors import AuthenticationError, NotFound, PermissionDenied
-from backend.messaging.views import iso
-from backend.models import ApiToken, AuditEvent, Membership
+from backend.errors import AuthenticationError, NotFound
+from backend.models import ApiToken, AuditEvent
 from backend.models.types import utcnow
 from backend.security import new_token, token_hash
 
@@ -70,16 +71,6 @@ def _view(token: ApiToken) -> ApiTokenView:
     )
 
 
-def _require_member(session: Session, workspace_id: int, user_id: int | None) -> None:
-    if user_id is None:
-        return
-    member = session.exec(
-        select(Membership.id).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
-    ).first()
-    if member is None:
-        raise PermissionDenied("You are not a member of this workspace.")
-
-
 def _new_secret() -> tuple[str, str]:
     prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_CHARS))
     return prefix, f"{SECRET_PREFIX}_{prefix}_{new_token(32)}"
@@ -90,7 +81,8 @@ def create_api_token(workspace_id: int, name: str, user_id: int | None = None) -
     name = clean_name(name, "a name for the token", "name", MAX_NAME_CHARS)
     prefix, secret = _new_secret()
     with session_scope() as session:
-        _require_member(session, workspace_id, user_id)
+        if user_id is not None:  # None: the system itself (the CLI, a migration)
+            require_member(session, workspace_id, user_id)
         token = ApiToken(workspace_id=workspace_id, name=name, prefix=prefix, token_hash=token_hash(secret))
         session.add(token)
         session.flush()
@@ -111,7 +103,8 @@ def list_api_tokens(workspace_id: int) -> list[ApiTokenView]:
 def revoke_api_token(workspace_id: int, token_id: int, user_id: int | None = None) -> None:
     """Takes effect on the token's next request. Revoking twice is harmless."""
     with session_scope() as session:
-        _require_member(session, workspace_id, user_id)
+        if user_id is not None:  # None: the system itself (the CLI, a migration)
+            require_member(session, workspace_id, user_id)
         token = tenant_get(session, ApiToken, workspace_id, int(token_id))
         if token is None:
             raise NotFound(TOKEN_GONE)

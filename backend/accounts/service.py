@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from backend.accounts.login_limits import login_refusal
-from backend.accounts.validation import check_password_strength, clean_name, normalize_email
+from backend.accounts.validation import check_password_strength
+from backend.core.names import clean_name, normalize_email
 from backend.db import session_scope
 from backend.errors import AuthenticationError, RateLimited, ServiceError, SessionExpired
 from backend.models import (
@@ -25,6 +26,7 @@ from backend.models import (
 )
 from backend.models.enums import MemberRole
 from backend.models.types import utcnow
+from backend.notifications.outbox import queue_email
 from backend.ratelimit import describe_wait, window_wait
 from backend.security import (
     DUMMY_PASSWORD_HASH,
@@ -184,7 +186,6 @@ def request_password_reset(email: str, client_address: str = "", now: datetime |
     At most settings.password_reset_links_per_hour links an hour go to one account (more asks are ignored, just
     as for an unknown e-mail: the newest link still works), and a new link replaces the older ones. Asks from
     one client address are limited too, counted alike for existing and unknown e-mails: RateLimited."""
-    from backend.notifications.outbox import queue_email
 
     email = normalize_email(email)
     settings = get_settings()

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from backend.ai.understanding.intents import IntentClassifier, _builtin_cache, _builtin_lock
 from collections import OrderedDict
 from typing import Any, Sequence
 
+from backend.ai.understanding.intents import IntentClassifier, _builtin_cache, _builtin_lock
+from backend.db import session_scope, tenant_select
+from backend.models import CustomIntent
+from backend.providers.embeddings import get_embedder
 
 CACHE_SIZE = 64
 
@@ -25,8 +28,6 @@ _training_locks: dict[tuple, threading.Lock] = {}
 
 def workspace_intents(workspace_id: int) -> list[tuple[str, list[str]]]:
     """The workspace's custom intents as (name, examples), its description counting as one more example."""
-    from backend.db import session_scope, tenant_select
-    from backend.models import CustomIntent
 
     with session_scope() as session:
         rows = session.exec(tenant_select(CustomIntent, workspace_id).order_by(CustomIntent.name)).all()
@@ -58,7 +59,6 @@ def builtin_classifier(*, embedder: Any = None) -> IntentClassifier:
 
 def _trained(workspace_id: int | None, intents: list[tuple[str, list[str]]], embedder: Any) -> IntentClassifier:
     if embedder is None:
-        from backend.providers.embeddings import get_embedder
 
         embedder = get_embedder()
     name = str(getattr(embedder, "name", "") or type(embedder).__name__)

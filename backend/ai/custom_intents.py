@@ -19,6 +19,8 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy.exc import IntegrityError
 
+from backend.ai.classifiers import invalidate_workspace_classifier
+from backend.ai.understanding.intents import BUILTIN_NAMES
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.models import AuditEvent, CustomIntent
@@ -41,7 +43,6 @@ def normalise_name(name: Any) -> str:
 
 
 def clean_name(name: Any) -> str:
-    from backend.ai.understanding.intents import BUILTIN_NAMES
 
     raw = str(name or "").strip()
     if not raw:
@@ -111,7 +112,6 @@ def _as_dict(row: CustomIntent) -> dict[str, Any]:
 
 
 def _invalidate(workspace_id: int) -> None:
-    from backend.ai.classifiers import invalidate_workspace_classifier
 
     invalidate_workspace_classifier(workspace_id)
 

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from backend.ai.replies.composer import compose_reply
-from backend.ai.understanding.entities import DEFAULT_FIELDS, extract_entities
 from backend.ai.replies.llm_composer import build_messages, confidence_ceiling, parse_reply
 from backend.ai.replies.policy import HANDOFF, Decision, decide, may_send
-from backend.ai.types import ComposeRequest, ComposedReply, Entity, FieldSpec, IntentResult, Passage, Persona, Turn
+from backend.ai.types import ComposedReply, ComposeRequest, Entity, FieldSpec, IntentResult, Passage, Persona, Turn
+from backend.ai.understanding.entities import DEFAULT_FIELDS, extract_entities
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from datetime import timedelta
 from sqlalchemy import or_
 
 from backend.ai.replies.policy import HANDOFF
+from backend.core.formatting import iso
 from backend.db import session_scope, tenant_select
-from backend.messaging.views import iso
+from backend.kb.search import search
 from backend.models import AIRun
 from backend.models.types import utcnow
 from backend.providers.embeddings import embed_cached, get_embedder
@@ -84,7 +85,6 @@ def list_gaps(workspace_id: int, *, days: int = 30, limit: int = 30, check_cover
 
 
 def _mark_covered(workspace_id: int, groups: list[GapGroup]) -> None:
-    from backend.kb.search import search
 
     for group in groups:
         hits = search(workspace_id, group.question, top_k=1, mode="vector")

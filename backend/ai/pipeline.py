@@ -15,22 +15,29 @@ import logging
 import re
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from backend.ai.classifiers import builtin_classifier, classifier_for_workspace
+from backend.ai.dialogs import booking as booking_dialog
+from backend.ai.dialogs import booking_tools
 from backend.ai.dialogs.booking import DIALOG_CONFIDENCE
 from backend.ai.engine import EngineConfig, EngineResult, respond
+from backend.ai.replies.llm_composer import build_messages
 from backend.ai.replies.policy import DRAFT, HANDOFF, SEND
-from backend.ai.types import ComposedReply, Persona, Turn
+from backend.ai.retrieval import retrieve
+from backend.ai.types import ComposedReply, ComposeRequest, Persona, Turn
+from backend.core.live_events import PendingEvents, publish_assistant_stream, publish_assistant_typing
 from backend.db import session_scope, tenant_select
-from backend.messaging.events import PendingEvents, publish_assistant_stream, publish_assistant_typing
 from backend.messaging.messages import add_message, record_in_conversation
 from backend.models import AIRun, Contact, Conversation, Draft, Message, StoredFile, Workspace
 from backend.models.enums import DraftStatus, MessageType, Sender
 from backend.models.types import utcnow
+from backend.notifications.service import notify
 from backend.providers.background import EnqueueError, background_task, enqueue
+from backend.providers.storage import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,16 @@ def queue_run(session: Session, message: Message) -> AIRun | None:
     session.add(run)
     session.flush()
     return run
+
+
+def queue_run_for_customer_message(session: Session, message: Message) -> Callable[[], None] | None:
+    """The receiver of messaging's `customer_message_stored` hook (connected in backend/startup.py): the run is
+    stored with the message, and handed to background work once the message is committed."""
+    run = queue_run(session, message)
+    if run is None:
+        return None
+    run_id = run.id
+    return lambda: start_run(run_id)
 
 
 def start_run(run_id: int | None) -> None:
@@ -119,9 +136,6 @@ def process_message(run_id: int) -> None:
 def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict | None]:
     """The engine over the run's message; the third value is the booking dialog's new conversation state (None
     when the dialog did not take part)."""
-    from backend.ai.dialogs import booking as booking_dialog
-    from backend.ai.classifiers import classifier_for_workspace
-    from backend.ai.retrieval import retrieve
     from backend.providers.llm import get_llm
 
     with session_scope() as session:
@@ -195,10 +209,6 @@ def _run(run_id: int, token: datetime) -> tuple[EngineResult | None, AIRun, dict
 def _booking_with_llm(ctx, config: EngineConfig, text: str, intent, entities, history, llm, assistant_state: dict,
                       dialog_state: list[dict]) -> ComposedReply:
     """The model books with tools (backend.ai.dialogs.booking_tools); it keeps the conversation open while it talks."""
-    from backend.ai.dialogs import booking as booking_dialog
-    from backend.ai.dialogs import booking_tools
-    from backend.ai.replies.llm_composer import build_messages
-    from backend.ai.types import ComposeRequest
 
     request = ComposeRequest(message=text, persona=config.persona, intent=intent, entities=tuple(entities),
                              history=tuple(history),
@@ -218,7 +228,6 @@ def _transcript_of(message: Message, token: datetime, run_id: int) -> str:
     if message.transcript is not None:
         return message.transcript
     from backend.providers.speech import get_transcriber
-    from backend.providers.storage import get_storage
 
     with session_scope() as session:
         stored = session.get(StoredFile, message.file_id) if message.file_id else None
@@ -349,7 +358,6 @@ def _person_answered_since(session: Session, run: AIRun) -> bool:
 
 
 def _notify(workspace_id: int, conversation_id: int, kind: str, title: str, body: str) -> None:
-    from backend.notifications.service import notify
 
     try:
         notify(workspace_id, kind, title, body, link=f"/dashboard/inbox?c={conversation_id}",
@@ -429,7 +437,6 @@ def sweep_stale_ai_runs(older_than_seconds: float = STALE_AFTER_SECONDS) -> dict
 @background_task("ai_warm_up", queue="ai")
 def warm_up() -> None:
     """Load the embedder and the shared built-in intent model at start-up, so the first customer does not wait."""
-    from backend.ai.classifiers import builtin_classifier
 
     builtin_classifier().classify("hello")
 

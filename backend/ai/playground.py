@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from backend.ai.classifiers import classifier_for_workspace
+from backend.ai.dialogs import booking as booking_dialog
 from backend.ai.engine import respond
 from backend.ai.pipeline import engine_config
+from backend.ai.retrieval import retrieve
 from backend.ai.types import Turn
-from backend.errors import NotFound, ServiceError
 from backend.db import session_scope
+from backend.errors import NotFound, ServiceError
 from backend.models import Workspace
 from backend.models.types import utcnow
 
@@ -26,9 +29,6 @@ def try_message(workspace_id: int, text: str, history: Sequence[dict] = (), *, u
                 assistant_state: dict[str, Any] | None = None) -> dict[str, Any]:
     """`history`: earlier playground turns [{"sender": "customer"|"assistant", "text"}], oldest first;
     `assistant_state`: what the previous try-out turn returned as such ({} to start)."""
-    from backend.ai.dialogs import booking as booking_dialog
-    from backend.ai.classifiers import classifier_for_workspace
-    from backend.ai.retrieval import retrieve
     from backend.providers.llm import get_llm
 
     text = " ".join((text or "").replace("\x00", " ").split(" ")).strip()

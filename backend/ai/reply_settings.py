@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from backend.ai.replies.persona import describe_instructions, parse_instructions
 from backend.ai.replies.policy import HANDOFF_BELOW
 from backend.db import session_scope
 from backend.errors import NotFound, ServiceError
@@ -38,7 +39,6 @@ def get_reply_settings(workspace_id: int) -> dict:
 
 
 def _understood(instructions: str) -> str:
-    from backend.ai.replies.persona import describe_instructions, parse_instructions
 
     return describe_instructions(parse_instructions(instructions)) if instructions.strip() else ""
 
@@ -66,5 +66,6 @@ def update_reply_settings(workspace_id: int, *, reply_policy: str, auto_send_thr
         if ai_enabled is not None:
             ws.ai_enabled = bool(ai_enabled)
         session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, action="reply_policy.updated",
-                               detail=f"{reply_policy} at {threshold:.0%}, assistant {'on' if ws.ai_enabled else 'off'}"))
+                               detail=f"{reply_policy} at {threshold:.0%}, "
+                                      f"assistant {'on' if ws.ai_enabled else 'off'}"))
     return get_reply_settings(workspace_id)

@@ -144,12 +144,12 @@ def run(workspace_path: Path, in_path: Path, out_path: Path, *, use_llm: bool = 
 
 def simulate_conversation(workspace_id: int, cfg: WorkspaceConfig, conversation: Conversation, *,
                           use_llm: bool = True) -> dict[str, Any]:
-    from backend.ai.engine import EngineConfig, respond
-    from backend.ai.understanding.entities import DEFAULT_FIELDS
     from backend.ai.classifiers import classifier_for_workspace
+    from backend.ai.engine import EngineConfig, respond
     from backend.ai.pipeline import persona_of
     from backend.ai.retrieval import retrieve
     from backend.ai.types import Turn
+    from backend.ai.understanding.entities import DEFAULT_FIELDS
     from backend.db import session_scope
     from backend.models import Workspace
     from backend.providers.llm import get_llm

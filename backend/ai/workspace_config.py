@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import select
 
+from backend.ai.classifiers import invalidate_workspace_classifier
+from backend.ai.custom_intents import clean_intent, export_intents
 from backend.ai.types import FieldSpec
 from backend.db import session_scope, tenant_select
 from backend.errors import NotFound, ServiceError
@@ -120,7 +122,6 @@ def parse_config(data: Any) -> WorkspaceConfig:
 
 
 def _parse_intents(items: Any, problems: list[str]) -> list[dict]:
-    from backend.ai.custom_intents import clean_intent
 
     if not isinstance(items, list):
         problems.append("intents: must be a list")
@@ -173,7 +174,6 @@ def _parse_fields(items: Any, problems: list[str]) -> list[FieldSpec]:
 
 
 def export_config(workspace_id: int) -> dict[str, Any]:
-    from backend.ai.custom_intents import export_intents
 
     with session_scope() as session:
         ws = session.get(Workspace, workspace_id)
@@ -202,7 +202,6 @@ def workspace_fields(session, workspace_id: int) -> list[FieldSpec]:
 def apply_config(workspace_id: int, cfg: WorkspaceConfig, *, user_id: int | None = None,
                  replace_intents: bool = True) -> None:
     """Write the configuration to the workspace in one transaction (its name stays the owner's own)."""
-    from backend.ai.classifiers import invalidate_workspace_classifier
 
     with session_scope() as session:
         ws = session.get(Workspace, workspace_id)

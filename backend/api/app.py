@@ -19,7 +19,12 @@ from backend.api.body_limits import BodyLimitMiddleware, BodyLimits
 from backend.api.error_responses import ServiceErrorRoute, documented
 from backend.api.schemas import ErrorBody
 from backend.api.security_headers import HeaderPolicy, SecurityHeadersMiddleware, origin_of
+from backend.calendar import connections
+from backend.calendar.feed import FeedNotFound, feed_for_token
 from backend.db import get_engine
+from backend.errors import AuthenticationError, RateLimited, ServiceError
+from backend.messaging import portal
+from backend.providers.storage import LocalStorage, attachment_disposition, get_storage, verify_local_url
 from backend.settings import get_settings
 
 
@@ -77,7 +82,6 @@ def create_api() -> FastAPI:
     @api.get("/files/{key:path}", include_in_schema=False)
     def local_file(key: str, exp: int = Query(...), sig: str = Query(...), filename: str | None = None) -> Response:
         """Signed, expiring links to files in local storage (S3 serves its own presigned URLs)."""
-        from backend.providers.storage import LocalStorage, attachment_disposition, get_storage, verify_local_url
 
         storage = get_storage()
         if not isinstance(storage, LocalStorage) or not verify_local_url(key, exp, sig, filename):
@@ -98,8 +102,6 @@ def create_api() -> FastAPI:
                                                                      "or unknown."}})
     async def portal_file(file: UploadFile = File(...), authorization: str = Header("")) -> JSONResponse:
         """A customer's file or recorded voice message, sent with their portal session token."""
-        from backend.errors import AuthenticationError, RateLimited, ServiceError
-        from backend.messaging import portal
 
         token = authorization.removeprefix("Bearer ").strip()
         if not token:
@@ -125,7 +127,6 @@ def create_api() -> FastAPI:
     @api.get("/calendar/feed/{token}.ics", include_in_schema=False)
     def calendar_feed(token: str) -> Response:
         """A workspace's appointments for calendar apps; the secret token in the URL is the only key."""
-        from backend.calendar.feed import FeedNotFound, feed_for_token
 
         try:
             body = feed_for_token(token)
@@ -141,8 +142,6 @@ def create_api() -> FastAPI:
         cookie that this browser started it."""
         from urllib.parse import urlencode
 
-        from backend.calendar import connections
-        from backend.errors import ServiceError
 
         def back(**query: str) -> RedirectResponse:
             response = RedirectResponse("/dashboard/calendar?" + urlencode({"tab": "sync", **query}), status_code=303)

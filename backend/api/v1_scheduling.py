@@ -13,11 +13,11 @@ from typing import Annotated, Literal, Optional
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from backend.ai import drafts
 from backend.api.auth import Caller
 from backend.api.error_responses import EVERY_OPERATION, ServiceErrorRoute, documented
 from backend.api.schemas import MAX_ID, PlainText, _Request
 from backend.calendar import availability, booking, slots
+from backend.messaging import drafts
 from backend.models.enums import AppointmentStatus
 
 router = APIRouter(prefix="/api/v1", route_class=ServiceErrorRoute, responses=EVERY_OPERATION)

@@ -38,9 +38,10 @@ from backend.calendar.slots import (
     load_calendar,
     load_workspace,
 )
+from backend.core.live_events import PendingEvents
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
-from backend.messaging.events import PendingEvents
+from backend.messaging.contacts import contact_for_phone
 from backend.messaging.views import contact_display_name
 from backend.models import Appointment, BusyPeriod, CalendarConnection, Contact, Conversation, Service, Workspace
 from backend.models.enums import AppointmentStatus
@@ -107,7 +108,8 @@ def _view(session: Session, appt: Appointment, workspace: Workspace | None = Non
     local = appt.starts_at.astimezone(tz)
     return AppointmentView(
         id=appt.id, service_id=appt.service_id, service_name=service.name if service else "",
-        contact_id=appt.contact_id, contact_name=contact_display_name(contact) if contact is not None else "", conversation_id=appt.conversation_id,
+        contact_id=appt.contact_id, contact_name=contact_display_name(contact) if contact is not None else "",
+        conversation_id=appt.conversation_id,
         starts_at=appt.starts_at, ends_at=appt.ends_at, block_starts_at=appt.block_starts_at,
         block_ends_at=appt.block_ends_at, local_start=local.isoformat(), label=label_of(local),
         status=str(appt.status), source=appt.source, title=appt.title, notes=appt.notes,
@@ -220,10 +222,20 @@ def _after_commit(events: PendingEvents, notice: reminders.Notice | None, appoin
 # --- actions -------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NewContact:
+    """A walk-in or a caller the owner books: found by phone, or added, in the booking's own transaction."""
+
+    phone: str
+    first_name: str = ""
+    last_name: str = ""
+
+
 def book_appointment(workspace_id: int, *, service_id: int, starts_at: datetime, contact_id: int | None = None,
                      conversation_id: int | None = None, source: str = "chat", notes: str = "", title: str = "",
-                     now: datetime | None = None) -> AppointmentView:
-    """Book a service at `starts_at` (aware). Refusals are ServiceErrors that say why, on field "starts_at"."""
+                     new_contact: NewContact | None = None, now: datetime | None = None) -> AppointmentView:
+    """Book a service at `starts_at` (aware). Refusals are ServiceErrors that say why, on field "starts_at".
+    With `new_contact`, the contact is found or added in the same transaction: a refused booking adds no one."""
     if source not in SOURCES:
         raise ServiceError(f"Unknown booking source {source!r}.", field="source")
     starts_at, now = _moment(starts_at, "starts_at"), _now(now)
@@ -239,7 +251,11 @@ def book_appointment(workspace_id: int, *, service_id: int, starts_at: datetime,
                 raise NotFound("That conversation does not exist.", field="conversation_id")
             if contact_id is None:
                 contact_id = conversation.contact_id
-        if contact_id is not None:
+        if new_contact is not None:
+            contact = contact_for_phone(session, workspace, new_contact.phone, new_contact.first_name,
+                                        new_contact.last_name, events)
+            contact_id = contact.id
+        elif contact_id is not None:
             contact = tenant_get(session, Contact, workspace_id, contact_id)
             if contact is None:
                 raise NotFound("That contact does not exist.", field="contact_id")

@@ -22,9 +22,11 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import func
 from sqlmodel import select
 
+from backend.calendar.sync import caldav_sync
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.models import AuditEvent, BusyPeriod, CalendarConnection, CalendarEventLink
+from backend.providers.background import enqueue
 from backend.providers.outbound import public_addresses_only, total_deadline
 from backend.security import SecretDecryptionError, decrypt_secret, encrypt_secret, mask_secret
 from backend.settings import get_settings
@@ -91,7 +93,6 @@ def list_connections(workspace_id: int) -> list[ConnectionView]:
 
 
 def _queue_first_sync(connection_id: int) -> None:
-    from backend.providers.background import enqueue
 
     try:
         enqueue("sync_calendar", connection_id=connection_id)
@@ -116,7 +117,6 @@ def _clean_url(url: str) -> str:
 def add_caldav_connection(workspace_id: int, *, url: str, username: str, password: str, calendar_name: str = "",
                           user_id: int | None = None, sync_now: bool = True) -> ConnectionView:
     """Connect a CalDAV calendar after checking the credentials against the server."""
-    from backend.calendar.sync import caldav_sync
 
     url = _clean_url(url)
     username = (username or "").strip()

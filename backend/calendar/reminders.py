@@ -30,12 +30,14 @@ from sqlmodel import Session, select
 
 from backend.calendar.ics import event_ics
 from backend.calendar.slots import BLOCK_SOURCE, get_zone, label_of
+from backend.core.live_events import PendingEvents
 from backend.db import session_scope
-from backend.messaging.events import PendingEvents
 from backend.messaging.messages import add_message, record_in_conversation
 from backend.models import Appointment, Contact, Conversation, Service, Workspace
 from backend.models.enums import AppointmentStatus, Sender
 from backend.models.types import utcnow
+from backend.notifications.outbox import queue_email
+from backend.notifications.sms import queue_sms
 from backend.providers.background import background_task
 
 log = logging.getLogger(__name__)
@@ -134,8 +136,6 @@ def dispatch_notice(notice: Notice | None) -> None:
     """After the commit: queue the e-mail (with the .ics) and the text. Never raises into the caller."""
     if notice is None:
         return
-    from backend.notifications.outbox import queue_email
-    from backend.notifications.sms import queue_sms
 
     if notice.email:
         try:

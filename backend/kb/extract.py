@@ -427,7 +427,7 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "main", "aside", "header", "foo
 
 def extract_html(text: str) -> Extracted:
     from bs4 import BeautifulSoup
-    from bs4.element import Comment, NavigableString, Tag, Declaration, Doctype, CData, ProcessingInstruction
+    from bs4.element import CData, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
     soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")

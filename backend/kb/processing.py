@@ -27,8 +27,8 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete as sa_delete
 from sqlalchemy import case, func, insert, or_, update
+from sqlalchemy import delete as sa_delete
 from sqlmodel import select
 
 from backend.db import session_scope

@@ -63,15 +63,16 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.close(devnull)
     # Imported now, while no document waits: that is what makes a ready reader quick.
-    import backend.kb.chunk  # noqa: F401
-    import backend.kb.extract  # noqa: F401
-    import backend.kb.worker  # noqa: F401
     import bs4  # noqa: F401
     import docx  # noqa: F401
     import lxml.etree  # noqa: F401
     import lxml.html  # noqa: F401
     import pypdf  # noqa: F401
     import pypdf.filters  # noqa: F401
+
+    import backend.kb.chunk  # noqa: F401
+    import backend.kb.extract  # noqa: F401
+    import backend.kb.worker  # noqa: F401
 
     try:
         _run(jobs, answers)

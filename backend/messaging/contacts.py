@@ -6,12 +6,13 @@ from sqlalchemy import case, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from backend.accounts.validation import clean_name, normalize_email
+from backend.core.live_events import PendingEvents
+from backend.core.membership import require_member
+from backend.core.names import clean_name, normalize_email
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
-from backend.messaging.events import PendingEvents
 from backend.messaging.files import delete_stored_objects
-from backend.messaging.inbox import list_conversations, require_member
+from backend.messaging.inbox import list_conversations
 from backend.messaging.phones import display_phone, normalize_phone
 from backend.messaging.search import like_pattern, phone_digits_pattern
 from backend.messaging.views import ContactView, ConversationSummary, contact_view
@@ -248,13 +249,34 @@ def list_contact_conversations(workspace_id: int, contact_id: int) -> list[Conve
     return list_conversations(workspace_id, contact_id=int(contact_id), limit=200)
 
 
+def contact_for_phone(session: Session, workspace: Workspace, phone: str, first_name: str = "", last_name: str = "",
+                      events: PendingEvents | None = None) -> Contact:
+    """Within the caller's transaction: the workspace's contact with that phone, else a new one (flushed). A name
+    fills an unnamed contact's empty name and never overwrites one on file. ServiceError on "phone" /
+    "first_name" / "last_name"."""
+    first_name = clean_name(first_name, "the first name", "first_name", 80, required=False)
+    last_name = clean_name(last_name, "the last name", "last_name", 80, required=False)
+    e164 = normalize_phone(phone, workspace.phone_region)
+    contact = session.exec(tenant_select(Contact, workspace.id).where(Contact.phone == e164)).first()
+    if contact is None:
+        contact = Contact(workspace_id=workspace.id, phone=e164, first_name=first_name, last_name=last_name,
+                          created_at=utcnow())
+    elif not (contact.first_name or contact.last_name) and (first_name or last_name):
+        contact.first_name, contact.last_name, contact.updated_at = first_name, last_name, utcnow()
+    else:
+        return contact
+    session.add(contact)
+    session.flush()
+    if events is not None:
+        events.contact_updated(workspace.id, contact.id)
+    return contact
+
+
 def find_or_create_contact(workspace_id: int, phone: str, first_name: str = "", last_name: str = "") -> int:
     """The contact id for a walk-in or a phone call the owner books: the workspace's contact with that phone
     (read in the workspace's phone region), else a new contact. A name fills an unnamed contact's empty name and
     never overwrites one already on file. Bad input is a ServiceError on field "phone" / "first_name" /
     "last_name"."""
-    first_name = clean_name(first_name, "the first name", "first_name", 80, required=False)
-    last_name = clean_name(last_name, "the last name", "last_name", 80, required=False)
     for attempt in (1, 2):
         events = PendingEvents()
         try:
@@ -262,21 +284,7 @@ def find_or_create_contact(workspace_id: int, phone: str, first_name: str = "", 
                 workspace = session.get(Workspace, workspace_id)
                 if workspace is None:
                     raise NotFound("This workspace no longer exists.")
-                e164 = normalize_phone(phone, workspace.phone_region)
-                contact = session.exec(
-                    tenant_select(Contact, workspace_id).where(Contact.phone == e164)
-                ).first()
-                if contact is None:
-                    contact = Contact(workspace_id=workspace_id, phone=e164, first_name=first_name,
-                                      last_name=last_name, created_at=utcnow())
-                elif not (contact.first_name or contact.last_name) and (first_name or last_name):
-                    contact.first_name, contact.last_name, contact.updated_at = first_name, last_name, utcnow()
-                else:
-                    return contact.id
-                session.add(contact)
-                session.flush()
-                events.contact_updated(workspace_id, contact.id)
-                contact_id = contact.id
+                contact_id = contact_for_phone(session, workspace, phone, first_name, last_name, events).id
         except IntegrityError:
             # The same phone was added at the same moment: the unique constraint kept one; look again.
             if attempt == 2:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
+from backend.core.live_events import PendingEvents, publish_typing
+from backend.core.membership import require_member
 from backend.db import session_scope, tenant_get, tenant_select
-from backend.errors import NotFound, PermissionDenied, ServiceError
-from backend.messaging.events import PendingEvents, publish_typing
+from backend.errors import NotFound, ServiceError
+from backend.messaging.drafts import supersede_pending_drafts
 from backend.messaging.files import inspect_upload, staged_file
 from backend.messaging.messages import add_message, clean_message_text, record_in_conversation
 from backend.messaging.search import like_pattern, phone_digits_pattern
@@ -23,21 +25,13 @@ from backend.messaging.views import (
     conversation_summary,
     message_views,
 )
-from backend.models import AuditEvent, Contact, Conversation, Membership, Message, StoredFile
+from backend.models import AuditEvent, Contact, Conversation, Message, StoredFile
 from backend.models.enums import ConversationStatus, MessageStatus, MessageType, Sender
 from backend.models.types import utcnow
 
 CONVERSATION_GONE = "This conversation no longer exists."
 MAX_TITLE_CHARS = 200
 MAX_MESSAGES_PER_LOAD = 500
-
-
-def require_member(session: Session, workspace_id: int, user_id: int) -> None:
-    member = session.exec(
-        select(Membership.id).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
-    ).first()
-    if member is None:
-        raise PermissionDenied("You are not a member of this workspace.")
 
 
 def _conversation(session: Session, workspace_id: int, conversation_id: int) -> Conversation:
@@ -157,7 +151,6 @@ def _write_owner_message(
         )
         record_in_conversation(session, conversation, message, stored_file.filename if stored_file else "")
         events.message_created(workspace_id, conversation.id, message.id, Sender.OWNER)
-        from backend.ai.drafts import supersede_pending_drafts  # the AI layer builds on messaging, not back
 
         supersede_pending_drafts(session, workspace_id, conversation.id, events)
         view = message_views(session, workspace_id, [message])[0]

@@ -39,7 +39,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from backend.accounts.validation import clean_name
+from backend.core.live_events import PendingEvents, publish_typing
+from backend.core.names import clean_name
 from backend.db import session_scope
 from backend.errors import ServiceError
 from backend.messaging.access import (
@@ -49,8 +50,8 @@ from backend.messaging.access import (
     load_portal_session,
     visible_conversation_ids,
 )
-from backend.messaging.events import PendingEvents, publish_typing
 from backend.messaging.files import inspect_upload, staged_file
+from backend.messaging.hooks import AfterCommit, customer_message_stored
 from backend.messaging.messages import add_message, check_customer_rate, clean_message_text, record_in_conversation
 from backend.messaging.phones import mask_phone, normalize_phone
 from backend.messaging.verification import check_code, clean_code_input, has_live_code, issue_code
@@ -58,6 +59,7 @@ from backend.messaging.views import MessageView, PortalIdentity, contact_display
 from backend.models import Contact, Conversation, Message, PortalSession, StoredFile
 from backend.models.enums import ConversationStatus, MessageStatus, MessageType, Sender
 from backend.models.types import utcnow
+from backend.notifications.service import notify
 from backend.notifications.sms import dispatch_sms
 from backend.security import new_token, token_hash
 from backend.settings import get_settings
@@ -311,9 +313,7 @@ def _conversation_to_write_in(session: Session, access: PortalAccess) -> tuple[C
 
 def _write_customer_message(
     token: str, content: str, message_type: str, stored_file: StoredFile | None = None
-) -> tuple[MessageView, PendingEvents, _Notice | None, int | None]:
-    from backend.ai.pipeline import queue_run
-
+) -> tuple[MessageView, PendingEvents, _Notice | None, list[AfterCommit]]:
     events = PendingEvents()
     with session_scope() as session:
         access = load_portal_session(session, token)
@@ -333,7 +333,7 @@ def _write_customer_message(
             stored_file=stored_file,
         )
         bump = record_in_conversation(session, conversation, message, stored_file.filename if stored_file else "")
-        run = queue_run(session, message)
+        after_commit = customer_message_stored.send(session, message)  # the AI queues its run (see startup)
         access.contact.last_seen_at = now
         events.message_created(access.workspace.id, conversation.id, message.id, Sender.CUSTOMER)
         if bump.reopened:
@@ -348,16 +348,12 @@ def _write_customer_message(
             notice = _Notice(access.workspace.id, conversation.id, "new_message",
                              f"New message from {name}", conversation.last_message_preview)
         view = message_views(session, access.workspace.id, [message], customer_label=YOU)[0]
-    return view, events, notice, (run.id if run is not None else None)
+    return view, events, notice, after_commit
 
 
-def _after_customer_message(events: PendingEvents, notice: _Notice | None, run_id: int | None) -> None:
-    from backend.ai.pipeline import start_run
-
+def _after_customer_message(events: PendingEvents, notice: _Notice | None, after_commit: list[AfterCommit]) -> None:
     events.publish()
     if notice is not None:
-        from backend.notifications.service import notify
-
         try:
             notify(notice.workspace_id, notice.kind, notice.title, notice.body,
                    link=f"/dashboard/inbox?c={notice.conversation_id}", conversation_id=notice.conversation_id)
@@ -365,15 +361,16 @@ def _after_customer_message(events: PendingEvents, notice: _Notice | None, run_i
             log.exception("could not notify workspace %s of conversation %s", notice.workspace_id,
                           notice.conversation_id)
     # After the notice, so the owner hears of the conversation before of anything the assistant does in it.
-    start_run(run_id)
+    for action in after_commit:
+        action()
 
 
 def send_customer_message(token: str, text: str) -> MessageView:
     """Store a customer's text (as typed, HTML included: it is data) in the conversation chosen by the rule in
     the module docstring, and tell the business."""
     text = clean_message_text(text)
-    view, events, notice, run_id = _write_customer_message(token, text, MessageType.TEXT)
-    _after_customer_message(events, notice, run_id)
+    view, events, notice, after_commit = _write_customer_message(token, text, MessageType.TEXT)
+    _after_customer_message(events, notice, after_commit)
     return view
 
 
@@ -387,8 +384,8 @@ def send_customer_file(token: str, filename: str, data: bytes) -> MessageView:
         workspace_id = access.workspace.id
     message_type = MessageType.AUDIO if info.kind == "audio" else MessageType.FILE
     with staged_file(workspace_id, bytes(data), info) as stored:
-        view, events, notice, run_id = _write_customer_message(token, info.safe_filename, message_type, stored)
-    _after_customer_message(events, notice, run_id)
+        view, events, notice, after_commit = _write_customer_message(token, info.safe_filename, message_type, stored)
+    _after_customer_message(events, notice, after_commit)
     return view
 
 

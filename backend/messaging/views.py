@@ -5,25 +5,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Iterable
 
 from sqlmodel import Session, select
 
+from backend.core.formatting import iso
 from backend.models import Contact, Conversation, Message, StoredFile, User, Workspace
 from backend.models.enums import Sender
+from backend.providers.storage import get_storage
 
 FILE_URL_SECONDS = 3600  # links in a loaded conversation stay usable for an hour of reading
 # Message.meta keys of a reply an integration wrote through the REST API.
 API_TOKEN_ID = "api_token_id"
 API_TOKEN_NAME = "api_token_name"
-
-
-def iso(value: datetime | None) -> str:
-    """"2026-11-26T12:49:18Z", or "" for no time."""
-    if value is None:
-        return ""
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def contact_display_name(contact: Contact) -> str:
@@ -101,18 +95,6 @@ class PortalIdentity(_AsDict):
     code_sent: bool = False  # this session was texted a code it can still enter
 
 
-@dataclass(frozen=True)
-class NotificationView(_AsDict):
-    id: int
-    kind: str
-    title: str
-    body: str
-    link: str
-    created_at: str
-    read: bool
-    conversation_id: int | None
-
-
 # --- builders ------------------------------------------------------------------------------------------------
 
 
@@ -125,7 +107,6 @@ def file_kind(content_type: str) -> str:
 
 
 def file_dict(stored: StoredFile) -> dict:
-    from backend.providers.storage import get_storage
 
     return {
         "id": stored.id,

@@ -48,6 +48,7 @@ __all__ = [
     "Conversation",
     "ConversationContext", "CustomIntent", "DateOverride", "Draft", "KnowledgeChunk", "KnowledgeDocument",
     "LoginAttempt", "Membership", "Message", "Notification", "NotificationPreference", "OutboxMessage",
-    "OwnerSession", "PasswordResetRequest", "PasswordResetToken", "PortalSession", "RuleExecution", "Service", "StoredFile", "User",
+    "OwnerSession", "PasswordResetRequest", "PasswordResetToken", "PortalSession", "RuleExecution", "Service",
+    "StoredFile", "User",
     "VerificationCode", "Webhook", "WebhookDelivery", "Workspace",
 ]

@@ -13,13 +13,15 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from backend.core.formatting import iso
+from backend.core.live_events import PendingEvents
+from backend.core.membership import require_member
 from backend.db import session_scope
-from backend.errors import PermissionDenied, ServiceError
-from backend.messaging.events import PendingEvents
-from backend.messaging.views import NotificationView, iso
+from backend.errors import ServiceError
 from backend.models import Membership, Notification, NotificationPreference, User, Workspace
 from backend.models.types import utcnow
 from backend.notifications.outbox import queue_email
+from backend.notifications.views import NotificationView
 from backend.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -181,17 +183,9 @@ def mark_notifications_read(workspace_id: int, user_id: int, ids: list[int] | No
         return int(result.rowcount or 0)
 
 
-def _require_member(session, workspace_id: int, user_id: int) -> None:
-    member = session.exec(
-        select(Membership.id).where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
-    ).first()
-    if member is None:
-        raise PermissionDenied("You are not a member of this workspace.")
-
-
 def get_notification_preferences(workspace_id: int, user_id: int) -> list[dict]:
     with session_scope() as session:
-        _require_member(session, workspace_id, user_id)
+        require_member(session, workspace_id, user_id)
         stored = _preferences(session, workspace_id, user_id)
     result = []
     for kind in KINDS.values():
@@ -211,7 +205,7 @@ def set_notification_preference(workspace_id: int, user_id: int, kind: str, in_a
     for attempt in (1, 2):
         try:
             with session_scope() as session:
-                _require_member(session, workspace_id, user_id)
+                require_member(session, workspace_id, user_id)
                 preference = session.exec(
                     select(NotificationPreference).where(
                         NotificationPreference.workspace_id == workspace_id,

@@ -13,7 +13,6 @@ started with `-Q`, so a busy deployment runs dedicated workers per queue).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -21,20 +20,12 @@ import queue
 import threading
 from typing import Any, Callable
 
+from backend.providers.queues import DEFAULT_QUEUE, QUEUES
 from backend.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-# Modules whose import registers tasks. Both the in-process runner and the Celery worker load them, so a task
-# name is known wherever it is enqueued or executed, whichever module happened to be imported first.
-TASK_MODULES: tuple[str, ...] = (
-    "backend.notifications.outbox", "backend.notifications.sms", "backend.kb.processing", "backend.ai.pipeline",
-    "backend.calendar.sync.runner", "backend.calendar.reminders",
-)
-
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0)  # in-process: up to 3 retries after the first try
-QUEUES: tuple[str, ...] = ("ai", "ingest", "default")
-DEFAULT_QUEUE = "default"
 
 _registry: dict[str, Callable[..., Any]] = {}
 _queues: dict[str, str] = {}  # task name -> queue
@@ -64,13 +55,7 @@ def background_task(name: str, queue: str = DEFAULT_QUEUE) -> Callable[[Callable
     return register
 
 
-def load_task_modules() -> None:
-    for module in TASK_MODULES:
-        importlib.import_module(module)
-
-
 def registered_tasks() -> dict[str, Callable[..., Any]]:
-    load_task_modules()
     return dict(_registry)
 
 
@@ -80,12 +65,12 @@ def queue_of(name: str) -> str:
 
 
 def _lookup(name: str) -> Callable[..., Any]:
-    if name not in _registry:
-        load_task_modules()
     try:
         return _registry[name]
     except KeyError:
-        raise UnknownTaskError(f"no background task named {name!r}") from None
+        # Tasks register when their domain is imported: backend.startup.load_domains() does it in every process.
+        raise UnknownTaskError(f"no background task named {name!r} (did backend.startup.load_domains() run?)"
+                               ) from None
 
 
 def _as_json(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +92,7 @@ def enqueue(name: str, **kwargs: Any) -> None:
     payload = _as_json(name, kwargs)
     broker_url = get_settings().celery_broker_url
     if broker_url:
-        from backend.tasks import celery_app_for
+        from backend.providers.celery_app import celery_app_for  # Celery is loaded only when a broker is set
 
         try:
             celery_app_for(broker_url).send_task(name, kwargs=payload, queue=queue_of(name))

@@ -13,8 +13,8 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse

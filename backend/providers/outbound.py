@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from backend.errors import ServiceError
+from backend.settings import get_settings
 
 _local = threading.local()
 _hook_lock = threading.Lock()
@@ -171,7 +172,6 @@ def total_deadline(seconds: float, what: str = "The server", field: str | None =
 def public_addresses_only(field: str | None = None, *, allow_private: bool | None = None) -> Iterator[None]:
     """Refuse every connection the block makes to a non-public address with one `AddressNotAllowed`."""
     if allow_private is None:
-        from backend.settings import get_settings
 
         allow_private = get_settings().allow_private_urls
     if allow_private:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlmodel import select
 
-from backend.accounts.validation import clean_name
+from backend.core.names import clean_name
 from backend.db import session_scope
 from backend.errors import NotFound, ServiceError
 from backend.models import AuditEvent, Workspace

@@ -28,7 +28,19 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from backend.ai.types import ComposedReply, Entity, IntentResult
+from backend.calendar import slots as slot_service
+from backend.calendar.availability import list_services
+from backend.calendar.booking import (
+    book_appointment,
+    cancel_appointment,
+    get_appointment,
+    reschedule_appointment,
+    upcoming_for_contact,
+)
+from backend.calendar.slots import day_label
+from backend.db import session_scope
 from backend.errors import ServiceError
+from backend.models import Workspace
 
 FLOWS = ("book", "reschedule", "cancel")
 INTERRUPTING_INTENTS = ("human", "complaint", "pricing", "opening_hours", "question", "thanks", "goodbye",
@@ -131,7 +143,6 @@ def requested_fields(assistant_state: dict[str, Any], now: datetime) -> list[str
 
 def handle(ctx: DialogContext, text: str, intent: IntentResult, entities: Sequence[Entity],
            assistant_state: dict[str, Any]) -> DialogReply:
-    from backend.calendar.availability import list_services
 
     state = live_state(assistant_state, ctx.now)
     if asks_about_own_appointment(text):
@@ -166,7 +177,6 @@ def _answers_when(state: dict, intent: IntentResult, entities: Sequence[Entity],
 
 
 def _book(ctx: DialogContext, text: str, entities: Sequence[Entity], state: dict, services) -> DialogReply:
-    from backend.calendar import slots as slot_service
 
     choice = _matches_choice(text, state)
     if state.get("awaiting") == "confirm":
@@ -272,7 +282,6 @@ def _note_when(ctx: DialogContext, text: str, entities: Sequence[Entity], state:
 
 def _offer(ctx: DialogContext, state: dict, service_id: int, service_name: str, *, around, intro: str = "",
            same_day: date | None = None) -> DialogReply:
-    from backend.calendar import slots as slot_service
 
     found = []
     window = state.get("window")
@@ -302,7 +311,6 @@ def _offer(ctx: DialogContext, state: dict, service_id: int, service_name: str, 
 
 
 def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
-    from backend.calendar.booking import book_appointment, reschedule_appointment
 
     starts_at = datetime.fromisoformat(offered["starts_at"])
     if ctx.dry_run:
@@ -331,9 +339,6 @@ def _commit(ctx: DialogContext, state: dict, offered: dict) -> DialogReply:
 def _would_commit(ctx: DialogContext, state: dict, offered: dict, starts_at: datetime) -> DialogReply:
     """The reply a booking or move would get, with nothing written (the booking service would still check the
     time is free; it was offered from the free times a moment ago)."""
-    from backend.calendar.availability import list_services
-    from backend.db import session_scope
-    from backend.models import Workspace
 
     if state.get("flow") == "reschedule" and state.get("appointment_id"):
         return DialogReply(_after("Done — your appointment is moved", ctx, starts_at), state={},
@@ -360,7 +365,6 @@ def _after(sentence: str, ctx: DialogContext, starts_at: datetime) -> str:
 
 
 def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
-    from backend.calendar.booking import cancel_appointment, get_appointment
 
     choice = _matches_choice(text, state)
     if state.get("awaiting") == "confirm_cancel" and state.get("appointment_id"):
@@ -386,7 +390,6 @@ def _cancel(ctx: DialogContext, text: str, state: dict) -> DialogReply:
 
 def visible_appointments(ctx: DialogContext) -> list:
     """The contact's upcoming appointments this conversation may be told about and act on, soonest first."""
-    from backend.calendar.booking import upcoming_for_contact
 
     if ctx.contact_id is None:
         return []
@@ -582,7 +585,6 @@ def _vague_start(text: str, ctx: DialogContext) -> date | None:
 
 
 def _pick_day_label(text: str, options: list[str]) -> str | None:
-    from backend.calendar.slots import day_label
 
     said = _norm(text)
     for option in options:

@@ -1,15 +1,14 @@
 """Booking through an LLM's tool calls: the same actions as the embedded dialog, offered to the model as tools.
 
-The model sees the conversation (backend.ai.replies.llm_composer's prompt) plus these tools, calls them as it needs (look up
-services, find free times, book, list the customer's appointments, move, cancel), and writes the reply from their
-results. Every call goes through the booking services with the workspace and the conversation's contact fixed by
-the server: the model chooses times and services, never whose appointment it touches. In a conversation whose
+The model sees the conversation (backend.ai.replies.llm_composer's prompt) plus these tools, calls them as it needs
+(look up services, find free times, book, list the customer's appointments, move, cancel), and writes the reply from
+their results. Every call goes through the booking services with the workspace and the conversation's contact fixed
+by the server: the model chooses times and services, never whose appointment it touches. In a conversation whose
 browser has not proved it holds the phone (`DialogContext.verified`), the tools list, move and cancel only the
 appointments booked in that conversation, as the embedded dialog does, and say a texted code is needed for the
-others; the reply then carries the SEND_CODE button. A tool that refuses (taken,
-outside hours, unknown id) answers with an error the model can read and relay; nothing raises into the pipeline
-except the provider's own failures, on which the pipeline falls back to the embedded dialog.
-"""
+others; the reply then carries the SEND_CODE button. A tool that refuses (taken, outside hours, unknown id) answers
+with an error the model can read and relay; nothing raises into the pipeline except the provider's own failures, on
+which the pipeline falls back to the embedded dialog. """
 
 from __future__ import annotations
 
@@ -20,6 +19,9 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from backend.ai.dialogs.booking import SEND_CODE, DialogContext, visible_appointments
+from backend.calendar import slots
+from backend.calendar.availability import list_services
+from backend.calendar.booking import book_appointment, cancel_appointment, reschedule_appointment
 from backend.errors import ServiceError
 
 MAX_ROUNDS = 4
@@ -99,14 +101,12 @@ class BookingTools:
         return moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
 
     def _list_services(self) -> dict:
-        from backend.calendar.availability import list_services
 
         return {"services": [{"id": s.id, "name": s.name, "minutes": s.duration_minutes,
                               "price": None if s.price_cents is None else f"{s.price_cents / 100:.2f} {s.currency}"}
                              for s in list_services(self.ctx.workspace_id, include_inactive=False)]}
 
     def _find_free_times(self, service_id: int, date: str | None = None, time: str | None = None) -> dict:
-        from backend.calendar import slots
 
         service_id = int(service_id)
         if date:
@@ -128,7 +128,6 @@ class BookingTools:
         return {"free_times": [{"starts_at": s.local_start, "label": s.label} for s in found]}
 
     def _book_appointment(self, service_id: int, starts_at: str) -> dict:
-        from backend.calendar.booking import book_appointment
 
         view = book_appointment(self.ctx.workspace_id, service_id=int(service_id), starts_at=self._moment(starts_at),
                                 contact_id=self.ctx.contact_id, conversation_id=self.ctx.conversation_id,
@@ -156,7 +155,6 @@ class BookingTools:
         return appointment_id
 
     def _reschedule_appointment(self, appointment_id: int, starts_at: str) -> dict:
-        from backend.calendar.booking import reschedule_appointment
 
         view = reschedule_appointment(self.ctx.workspace_id, self._owned(appointment_id), self._moment(starts_at),
                                       by="customer", now=self.ctx.now)
@@ -164,7 +162,6 @@ class BookingTools:
         return {"moved": True, "appointment_id": view.id, "when": view.label, "status": view.status}
 
     def _cancel_appointment(self, appointment_id: int, reason: str = "") -> dict:
-        from backend.calendar.booking import cancel_appointment
 
         view = cancel_appointment(self.ctx.workspace_id, self._owned(appointment_id), by="customer",
                                   reason=str(reason or "asked in the chat")[:300])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-
 log = logging.getLogger(__name__)
 
 OTHER = "other"

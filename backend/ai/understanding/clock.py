@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import calendar
 import re
-from backend.ai.understanding.candidates import Candidate
-from backend.ai.understanding.numwords import ORD_WORD
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from backend.ai.understanding.candidates import Candidate
+from backend.ai.understanding.numwords import ORD_WORD
 
 # Regions whose people write the month first ("5/12" is May 12th).
 MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "GU", "AS", "MP", "PR", "VI", "UM", "CA"})

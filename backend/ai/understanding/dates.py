@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from datetime import date, timedelta
+
 from backend.ai.understanding.candidates import Candidate
 from backend.ai.understanding.clock import (
-    Clock,
+    _I,
     DAY,
     MONTH,
     NOT_DATE_AFTER,
@@ -17,7 +19,7 @@ from backend.ai.understanding.clock import (
     WD_ANY,
     WD_FULL,
     YEAR,
-    _I,
+    Clock,
     _add_months,
     _c,
     _date_cand,
@@ -29,8 +31,6 @@ from backend.ai.understanding.clock import (
     _year,
 )
 from backend.ai.understanding.numwords import NUM, ORD_WORD, parse_number, parse_ordinal
-from datetime import date, timedelta
-
 
 # ---- dates ----
 RE_MD = _c(rf"\b(?:(?P<wd>{WD_ANY})(?:[,.]\s*|\s+)(?:the\s+)?)?(?P<mon>{MONTH}),?\s*(?:the\s+)?{DAY}\b"
@@ -76,7 +76,7 @@ ORD_NOT_DATE_WORDS = frozenset({"time", "times", "floor", "birthday", "anniversa
                                 "course", "visit", "table", "choice", "option", "one", "edition", "round",
                                 "attempt", "try", "booking", "reservation", "seat", "year", "week", "month",
                                 "day", "party", "wedding", "bday", "child", "kid", "baby", "grader", "hole",
-                                "item", "dish", "glass", "bottle", "time", "percentile", "position"})
+                                "item", "dish", "glass", "bottle", "percentile", "position"})
 ORD_DATE_FOLLOW_OK = frozenset({"at", "for", "please", "and", "or", "instead", "then", "is", "would", "works",
                                 "work", "in", "around", "if", "but", "so", "because", "thanks", "thank", "too",
                                 "as", "from", "to", "till", "until", "by", "with", "on", "that", "this", "evening",

@@ -13,12 +13,13 @@ The rules live in times.py and dates.py, what they share in clock.py."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from backend.ai.understanding.candidates import Candidate
 from backend.ai.understanding.clock import MONTH_FIRST_REGIONS, Clock, _hm, _iso, _next_day_of_month, make_clock
 from backend.ai.understanding.dates import RE_MONTH_WORD, _dateparser_fallback, _find_dates, _merge_dates
 from backend.ai.understanding.times import _context, _find_relative_times, _find_times, _meridiem
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 
 def find_datetimes(text: str, clock: Clock, *, expect_time: bool = False, expect_date: bool = False

@@ -40,12 +40,12 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from backend.ai.types import Entity, FieldSpec
 from backend.ai.understanding.candidates import Candidate
-from backend.ai.understanding.datetimes import Clock, combine, find_datetimes, make_clock, time_from_hour
+from backend.ai.understanding.datetimes import Clock, combine, day_of_month, find_datetimes, make_clock, time_from_hour
 from backend.ai.understanding.numwords import NUM, NUM_WORD, parse_number
 from backend.ai.understanding.party_size import find_counts
 from backend.ai.understanding.person_names import find_names
-from backend.ai.types import Entity, FieldSpec
 
 __all__ = ["DEFAULT_FIELDS", "extract_entities", "field_kind"]
 
@@ -469,7 +469,6 @@ def _bare_candidate(kind: str, s: int, e: int, n: int, text: str, clock: Clock) 
         value, conf, alts = time_from_hour(n, 0, text)
         return Candidate("time", s, e, value, conf, 1.5, alts, {"hour": int(value[:2]), "minute": 0})
     if kind == "date" and 1 <= n <= 31:
-        from backend.ai.understanding.datetimes import day_of_month
         d = day_of_month(clock, n)
         if d:
             return Candidate("date", s, e, d, 0.6, 1.5)

@@ -30,14 +30,15 @@ Measured on BANKING77 (10 examples per intent, 3 samplings, held-out messages): 
 
 from __future__ import annotations
 
-import numpy as np
 import re
 import threading
-from backend.ai.types import IntentResult
-from backend.ai.understanding.builtin_intents import BUILTIN_INTENTS, BUILTIN_INTENT_LABELS, BUILTIN_NAMES, OTHER
-from backend.providers.embeddings import embed_cached
 from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
+
+from backend.ai.types import IntentResult
+from backend.ai.understanding.builtin_intents import BUILTIN_INTENT_LABELS, BUILTIN_INTENTS, BUILTIN_NAMES, OTHER
+from backend.providers.embeddings import embed_cached
 
 LR_C = 20.0  # inverse L2 strength of both logistic regressions
 LEXICAL_WEIGHT = 0.3  # weight of the TF-IDF logistic regression's scores

@@ -243,14 +243,14 @@ _AFTER_OK = frozenset({"at", "on", "in", "tonight", "tomorrow", "today", "please
                        "now", "only", "total", "altogether", "inside", "outside", "indoors", "outdoors", "thanks",
                        "thank", "so", "but", "if", "is", "would", "will", "with", "under", "around", "about", "by",
                        "lunch", "dinner", "breakfast", "brunch", "i", "we", "it", "that", "too", "as", "to", "the",
-                       "a", "an", "my", "our", "pls", "plz", "preferably", "ideally", "if", "near", "by", "no",
-                       "not", "yes", "ok", "okay", "sir", "madam", "mate", "please", "asap", "again", "also",
+                       "a", "an", "my", "our", "pls", "plz", "preferably", "ideally", "near", "no",
+                       "not", "yes", "ok", "okay", "sir", "madam", "mate", "asap", "again", "also",
                        "tmrw", "tmr", "sometime", "any", "anytime", "monday", "tuesday", "wednesday", "thursday",
                        "friday", "saturday", "sunday", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
                        "sep", "sept", "oct", "nov", "dec", "january", "february", "march", "april", "june",
                        "july", "august", "september", "october", "november", "december", "can", "could", "do",
                        "does", "have", "has", "are", "was", "were", "be", "there", "here", "where", "when", "what",
-                       "which", "who", "how", "after", "before", "until", "till", "during", "round", "again"})
+                       "which", "who", "how", "after", "before", "until", "till", "during", "round"})
 
 
 def _free_after(text: str, end: int) -> bool:

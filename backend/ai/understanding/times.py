@@ -4,24 +4,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from backend.ai.understanding.candidates import Candidate
 from backend.ai.understanding.clock import (
+    _I,
     AMPM,
-    Clock,
     DAYPART_SUFFIX,
     MINUTE_WORD,
     NOT_TIME_AFTER,
     TIME_PREP,
-    _I,
+    Clock,
     _c,
     _date_cand,
     _hm,
 )
 from backend.ai.understanding.numwords import HOUR_WORD, NUM, parse_number
-from dataclasses import dataclass
-from datetime import timedelta
-from zoneinfo import ZoneInfo
-
 
 # Words that tell which half of the day a bare hour means.
 RE_EVENING = _c(r"\b(?:evening|tonight|tonite|tonigth|night|dinner|supper|p\.?m\b)")

@@ -317,7 +317,7 @@ def _reconcile(conn: CalendarConnection, backend: CalendarBackend, start: dateti
                              .where(Appointment.ends_at > start).where(Appointment.starts_at < end)).all()
         wanted = {a.id: appointment_event(session, a) for a in appts}
         # Linked appointments outside the window that changed or were cancelled still need their event fixed.
-        for appt_id, link in links.items():
+        for appt_id in links:
             if appt_id is not None and appt_id not in wanted:
                 appt = session.get(Appointment, appt_id)
                 if appt is not None:

@@ -153,7 +153,7 @@ _NEVER_VERBS = (r"(?:mention(?:ing)?|say(?:ing)?|discuss(?:ing)?|talk(?:ing)?\s+
                 r"(?:about|on|regarding|related to|concerning))")
 _NEVER_PATTERNS = [
     re.compile(rf"^{_NEVER}{_NEVER_VERBS}\s+(?P<x>.+)$", re.I),
-    re.compile(rf"^(?:please\s+)?(?:avoid|refrain from|stay away from)\s+(?P<x>.+)$", re.I),
+    re.compile(r"^(?:please\s+)?(?:avoid|refrain from|stay away from)\s+(?P<x>.+)$", re.I),
     re.compile(rf"^{_NEVER}us(?:e|ing)\s+(?P<x>{_Q}(?:.*{_Q})?.*)$", re.I),
     re.compile(r"^no\s+(?:mention(?:s|ing)?\s+of|talk(?:ing)?\s+(?:of|about)|discussion\s+(?:of|about)|"
                r"discussing|mentioning|references?\s+to|comments?\s+on)\s+(?P<x>.+)$", re.I),

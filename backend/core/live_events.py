@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
-from backend.providers.events import conversation_channel, get_event_bus, workspace_channel
+from backend.providers.events import RESYNC, Subscription, conversation_channel, get_event_bus, workspace_channel
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +133,17 @@ def _publish_quietly(conversation_id: int, event: dict[str, Any]) -> None:
         get_event_bus().publish(conversation_channel(conversation_id), event)
     except Exception:  # a hint about work in progress; the stored reply follows anyway
         log.debug("could not publish %s", event.get("type"), exc_info=True)
+
+
+def subscribe(pattern: str) -> Subscription:
+    """Live events on channels matching a glob ("*" for all): what the web app's live listener reads. After the bus
+    was away, the subscription yields one RESYNC event (channel "*"): pages reload what they show."""
+    return get_event_bus().subscribe(pattern)
+
+
+__all__ = [
+    "APPOINTMENT_UPDATED", "ASSISTANT_STREAM", "ASSISTANT_TYPING", "CONTACT_UPDATED", "CONVERSATION_UPDATED",
+    "DRAFT_UPDATED", "MESSAGE_CREATED", "MESSAGE_STATUS", "MESSAGE_UPDATED", "NOTIFICATION_CREATED", "RESYNC",
+    "TYPING", "PendingEvents", "conversation_channel", "publish_assistant_stream", "publish_assistant_typing",
+    "publish_typing", "subscribe", "workspace_channel",
+]

@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from backend.core.formatting import iso
+from backend.core.live_events import PendingEvents
+from backend.core.membership import require_member
 from backend.db import session_scope, tenant_get, tenant_select
 from backend.errors import NotFound, ServiceError
-from backend.messaging.events import PendingEvents
-from backend.messaging.inbox import require_member
 from backend.messaging.messages import add_message, clean_message_text, record_in_conversation
-from backend.messaging.views import contact_display_name, iso
+from backend.messaging.views import contact_display_name
 from backend.models import Contact, Conversation, Draft, Message
 from backend.models.enums import DraftStatus, MessageType, Sender
 from backend.models.types import utcnow
