@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import reflex as rx
 
 from assistant.live import live_listener
@@ -30,24 +33,16 @@ from assistant.state.handlers import report_unexpected_error
 from assistant.state.nav import NavState
 from assistant.state.profile import ProfileState
 from backend.api.app import create_api, limit_bodies, secure_headers
-from backend.migrations import upgrade_to_head
-from backend.providers.background import EnqueueError, enqueue, start_scheduler
-from backend.settings import get_settings
+from backend.startup import start_app, stop_app
 
-# The app applies pending migrations whenever it starts, and re-sends mail a previous run left queued.
-upgrade_to_head()
-try:
-    enqueue("requeue_stale_outbox", older_than_seconds=0)
-    if not get_settings().celery_broker_url:
-        # In-process work died with the previous run: pick up documents and replies it left half-done (the
-        # scheduler's own sweeps wait for stale work to age first).
-        enqueue("sweep_stale_documents", older_than_seconds=0)
-        enqueue("sweep_stale_ai_runs", older_than_seconds=0)
-        enqueue("ai_warm_up")
-except EnqueueError:  # the broker is down: the rows stay queued and the beat sweep retries them
-    pass
-# Without a broker, this process runs the timed work itself: reminders, calendar sync, the sweeps.
-start_scheduler()
+
+@contextlib.asynccontextmanager
+async def backend_lifespan():
+    """Before the app serves: migrations, work a previous run left half-done, the scheduler (backend/startup.py).
+    Not at import: compiling the pages imports this module too."""
+    await asyncio.to_thread(start_app)
+    yield
+    stop_app()
 
 
 class HomeState(AuthState):
@@ -69,6 +64,7 @@ app = rx.App(
     api_transformer=[create_api(), limit_bodies, secure_headers],
     backend_exception_handler=report_unexpected_error,
 )
+app.register_lifespan_task(backend_lifespan)
 app.register_lifespan_task(live_listener)
 
 

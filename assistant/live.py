@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import reflex as rx
 
 from assistant.state.handlers import off_loop
-from backend.providers.events import RESYNC, get_event_bus
+from backend.core.live_events import RESYNC, subscribe
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,8 @@ def _apply_live_events(state: LiveState, events: list[tuple[str, dict]]) -> bool
     return True
 
 
-async def _read(bus, queue: asyncio.Queue) -> None:
-    async with bus.subscribe("*") as events:
+async def _read(queue: asyncio.Queue) -> None:
+    async with subscribe("*") as events:
         async for channel, event in events:
             queue.put_nowait((channel, event))
 
@@ -128,10 +128,9 @@ async def live_listener(app: rx.App) -> None:
     A reader fills a queue; the dispatcher takes whatever has piled up while it was busy, groups it by tab and
     applies each tab's events in one state change, so the work per event shrinks as the load grows.
     """
-    bus = get_event_bus()
     queue: asyncio.Queue = asyncio.Queue()
     while True:
-        reader = asyncio.create_task(_read(bus, queue))
+        reader = asyncio.create_task(_read(queue))
         try:
             while not reader.done():
                 getter = asyncio.create_task(queue.get())

@@ -7,8 +7,7 @@ import reflex as rx
 from assistant.components.dialogs import confirm_dialog
 from assistant.components.forms import field_error, form_alert, labelled_input, labelled_textarea, submit_button
 from assistant.state.profile import ProfileState
-from backend.models.enums import AI_PERSONALITY_LABELS, AI_ROLE_LABELS, ReplyPolicy
-from backend.workspaces.service import common_timezones
+from backend.workspaces.service import AI_PERSONALITY_LABELS, AI_ROLE_LABELS, ReplyPolicy, common_timezones
 
 _POLICY_LABELS = {
     ReplyPolicy.AUTO_ABOVE_THRESHOLD: "Send confident answers, draft the rest for me",
@@ -21,7 +20,8 @@ def _error(field: str) -> rx.Var:
     return rx.cond(ProfileState.error_field == field, ProfileState.error_message, "")
 
 
-def native_select(label: str, name: str, options: list[tuple[str, str]], default: rx.Var, hint: str = "") -> rx.Component:
+def native_select(label: str, name: str, options: list[tuple[str, str]], default: rx.Var,
+                  hint: str = "") -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, class_name="field-label"),
         rx.el.select(

@@ -12,7 +12,13 @@ import time
 import reflex as rx
 
 from assistant.components.chat import (
-    attach_button, chat_scroller, clear_composer, composer_form, flatten_message, quick_replies, streaming_bubble,
+    attach_button,
+    chat_scroller,
+    clear_composer,
+    composer_form,
+    flatten_message,
+    quick_replies,
+    streaming_bubble,
     typing_indicator,
 )
 from assistant.components.forms import field_error, form_alert
@@ -21,9 +27,9 @@ from assistant.live import registry
 from assistant.state.client import client_address
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai.dialogs.booking import SEND_CODE
+from backend.core.live_events import conversation_channel
 from backend.errors import AuthenticationError, NotFound, ServiceError
 from backend.messaging import portal
-from backend.providers.events import conversation_channel
 from backend.workspaces.service import get_public_workspace
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import AuthenticationError, ServiceError, SessionExpired
 
-
 # The session this handler's thread already validated: (token, context). Set per event by OwnerState._guard.
 _checked_session: ContextVar[tuple[str, accounts.OwnerContext] | None] = ContextVar("checked_session", default=None)
 

@@ -7,11 +7,10 @@ import reflex as rx
 from assistant.live import registry
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
-from backend.ai.drafts import pending_draft_count
-from backend.errors import AuthenticationError
+from backend.core.live_events import workspace_channel
+from backend.messaging.drafts import pending_draft_count
 from backend.messaging.inbox import mark_delivered_to_owner, unread_conversation_count
 from backend.notifications import service as notifications
-from backend.providers.events import workspace_channel
 
 
 class NavState(OwnerState):
@@ -36,10 +35,7 @@ class NavState(OwnerState):
 
     @service_event
     def load_notifications(self):
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         self.notifications = [
             {"id": str(n.id), "title": n.title, "body": n.body, "link": n.link or "/dashboard/inbox",
              "at": n.created_at, "read": "1" if n.read else ""}
@@ -48,20 +44,14 @@ class NavState(OwnerState):
 
     @service_event
     def mark_all_read(self):
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         notifications.mark_notifications_read(ctx.workspace_id, ctx.user_id)
         self.notifications = [{**n, "read": "1"} for n in self.notifications]
         self._refresh_counts()
 
     @service_event
     def open_notification(self, notification_id: str, link: str):
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         notifications.mark_notifications_read(ctx.workspace_id, ctx.user_id, ids=[int(notification_id)])
         self._refresh_counts()
         return rx.redirect(link)

@@ -6,7 +6,7 @@ import reflex as rx
 
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
-from backend.errors import AuthenticationError, ServiceError
+from backend.errors import ServiceError
 from backend.workspaces import service as workspaces
 
 
@@ -48,10 +48,7 @@ class ProfileState(OwnerState):
     @service_event
     def load(self):
         self.error_field = self.error_message = ""
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         self._fill(workspaces.get_profile(ctx.workspace_id))
 
     @service_event
@@ -60,12 +57,7 @@ class ProfileState(OwnerState):
         self.saving = True
         self.error_field = self.error_message = ""
         yield
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            self.saving = False
-            yield self._to_login(exc)
-            return
+        ctx = self._owner()
         first_time = not ctx.onboarded
         try:
             profile = workspaces.update_profile(
@@ -99,13 +91,8 @@ class ProfileState(OwnerState):
     def regenerate_link(self):
         self.regenerating = True
         yield
-        try:
-            ctx = self._owner()
-            profile = workspaces.regenerate_slug(ctx.workspace_id, user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            self.regenerating = False
-            yield self._to_login(exc)
-            return
+        ctx = self._owner()
+        profile = workspaces.regenerate_slug(ctx.workspace_id, user_id=ctx.user_id)
         self.regenerating = False
         self.portal_path = f"/portal/{profile.slug}"
         self.workspace_slug = profile.slug

@@ -80,10 +80,6 @@ class AssistantState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         tab = self.router.url.query_parameters.get("tab", "")
         if tab in ("try", "policy", "intents", "config"):
             self.tab = tab
@@ -118,9 +114,6 @@ class AssistantState(OwnerState):
             history = self.turns[:-1]
             result = playground.try_message(ctx.workspace_id, self.turns[-1]["text"], history,
                                             assistant_state=self._try_state)
-        except AuthenticationError as exc:
-            self.thinking = False
-            return self._to_login(exc)
         except ServiceError as exc:
             self.thinking = False
             self.turns = self.turns[:-1]
@@ -238,8 +231,6 @@ class AssistantState(OwnerState):
             custom_intents.save_custom_intent(
                 ctx.workspace_id, name=str(form_data.get("name", "")), examples=examples,
                 description=str(form_data.get("description", "")), intent_id=self.editing_intent_id or None)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         except ServiceError as exc:
             self.intent_error = exc.message
             self.intent_name = str(form_data.get("name", ""))
@@ -260,11 +251,8 @@ class AssistantState(OwnerState):
     # --- import / export ---
     @service_event
     def export_config(self):
-        try:
-            ctx = self._owner()
-            data = workspace_config.export_config(ctx.workspace_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
+        data = workspace_config.export_config(ctx.workspace_id)
         return rx.download(data=json.dumps(data, indent=2, ensure_ascii=False), filename="assistant-config.json")
 
     @rx.event

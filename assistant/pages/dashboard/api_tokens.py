@@ -8,7 +8,6 @@ from assistant.components.forms import form_alert
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.accounts import api_tokens
-from backend.errors import AuthenticationError
 
 
 class ApiTokensState(OwnerState):
@@ -26,10 +25,7 @@ class ApiTokensState(OwnerState):
     @service_event
     def load_tokens(self):
         self.new_secret = self.token_error = ""
-        try:
-            ctx = self._owner()
-        except AuthenticationError:
-            return
+        ctx = self._owner()
         self._load(ctx.workspace_id)
 
     @service_event

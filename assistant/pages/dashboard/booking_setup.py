@@ -12,7 +12,7 @@ from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.calendar import availability
 from backend.calendar.slots import get_zone
-from backend.errors import AuthenticationError, ServiceError
+from backend.errors import ServiceError
 
 OVERRIDE_FORM = "override-form"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -100,10 +100,6 @@ class BookingSetupState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self.service_error = self.hours_error = self.override_error = self.policy_error = ""
         self._load()
 
@@ -141,8 +137,6 @@ class BookingSetupState(OwnerState):
                 price_cents=cents, currency=(form.get("currency") or "USD").upper(),
                 description=form.get("description", ""),
                 service_id=int(self.editing_service["id"]) if self.editing_service.get("id") else None)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         except ServiceError as exc:
             self.service_error = exc.message
             self.editing_service = {**self.editing_service, **{k: str(v) for k, v in form.items()}}

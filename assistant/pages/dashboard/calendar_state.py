@@ -14,11 +14,10 @@ from assistant.state.handlers import service_event
 from backend.calendar import booking
 from backend.calendar.availability import get_booking_policy, get_weekly_hours, list_services
 from backend.calendar.slots import BLOCK_SOURCE, available_slots, get_zone, wall_to_utc
-from backend.errors import AuthenticationError, ServiceError
-from backend.messaging.contacts import find_or_create_contact, list_contacts
-from backend.messaging.events import APPOINTMENT_UPDATED
+from backend.core.live_events import APPOINTMENT_UPDATED, workspace_channel
+from backend.errors import ServiceError
+from backend.messaging.contacts import list_contacts
 from backend.messaging.phones import display_phone
-from backend.providers.events import workspace_channel
 
 UTC = timezone.utc
 HOUR_PX = 52
@@ -323,10 +322,6 @@ class CalendarState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         params = self.router.url.query_parameters
         tab = params.get("tab", "")
         self.tab = tab if tab in ("schedule", "setup", "sync") else "schedule"
@@ -339,10 +334,6 @@ class CalendarState(OwnerState):
             return CalendarState.open_appointment(wanted)
 
     def _guarded_reload(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         try:
             self._load()
         except ServiceError as exc:
@@ -437,8 +428,6 @@ class CalendarState(OwnerState):
         try:
             self._owner()
             self._select(int(appointment_id))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         except (ServiceError, ValueError):
             self._guarded_reload()
             return rx.toast.error("That appointment no longer exists.")
@@ -593,10 +582,6 @@ class CalendarState(OwnerState):
         if not self.b_query.strip():
             self.b_matches, self.b_searched = [], False
             return
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self.b_matches = [{"id": str(c.id), "name": c.display_name, "phone": display_phone(c.phone)}
                           for c in list_contacts(self._workspace_id, search=self.b_query, sort="name", limit=6)]
         self.b_searched = True
@@ -638,23 +623,17 @@ class CalendarState(OwnerState):
     @service_event
     def submit_booking(self):
         self.booking_error = self.booking_field = ""
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         try:
             if not self.b_service:
                 raise ServiceError("Pick a service.", field="service")
             if not self.b_contact_id and not self.b_new_customer:
                 raise ServiceError("Pick a customer from your contacts, or add a new one.", field="customer")
             starts_at = self._local(self.b_date, self.b_time)
-            if self.b_new_customer:
-                contact_id = find_or_create_contact(ctx.workspace_id, self.b_phone, self.b_first,
-                                                             self.b_last)
-            else:
-                contact_id = int(self.b_contact_id)
+            who = {"new_contact": booking.NewContact(self.b_phone, self.b_first, self.b_last)} \
+                if self.b_new_customer else {"contact_id": int(self.b_contact_id)}
             view = booking.book_appointment(ctx.workspace_id, service_id=int(self.b_service), starts_at=starts_at,
-                                            contact_id=contact_id, source="owner", notes=self.b_notes)
+                                            source="owner", notes=self.b_notes, **who)
         except ServiceError as exc:
             self.booking_error = exc.message
             self.booking_field = {"starts_at": "time", "first_name": "phone", "last_name": "phone",
@@ -699,10 +678,7 @@ class CalendarState(OwnerState):
     @service_event
     def submit_block(self):
         self.block_error = ""
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         try:
             start = self._local(self.k_date, self.k_from, "from")
             end = self._local(self.k_date, self.k_to, "to")

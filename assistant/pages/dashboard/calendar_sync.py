@@ -11,8 +11,8 @@ from assistant.components.forms import form_alert
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.calendar import connections, feed
-from backend.errors import AuthenticationError, ServiceError
-from backend.messaging.views import iso
+from backend.core.formatting import iso
+from backend.errors import ServiceError
 from backend.settings import get_settings
 
 
@@ -44,10 +44,6 @@ class CalendarSyncState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self.caldav_error, self.new_feed_url = "", ""
         query = self.router.url.query_parameters
         self.notice = ("Google Calendar is connected." if query.get("calendar") == "connected" else
@@ -68,9 +64,6 @@ class CalendarSyncState(OwnerState):
             connections.add_caldav_connection(ctx.workspace_id, url=form.get("url", ""),
                                               username=form.get("username", ""), password=form.get("password", ""),
                                               calendar_name=form.get("calendar", ""), user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            self.connecting = False
-            return self._to_login(exc)
         except ServiceError as exc:
             self.connecting = False
             self.caldav_error = exc.message
@@ -104,20 +97,14 @@ class CalendarSyncState(OwnerState):
 
     @service_event
     def make_feed(self):
-        try:
-            ctx = self._owner()
-            self.new_feed_url = feed.rotate_feed_token(ctx.workspace_id, user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
+        self.new_feed_url = feed.rotate_feed_token(ctx.workspace_id, user_id=ctx.user_id)
         self.feed_on = True
 
     @service_event
     def turn_off_feed(self):
-        try:
-            ctx = self._owner()
-            feed.disable_feed(ctx.workspace_id, user_id=ctx.user_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
+        feed.disable_feed(ctx.workspace_id, user_id=ctx.user_id)
         self.feed_on, self.new_feed_url = False, ""
         return rx.toast.success("The subscription link no longer works.")
 

@@ -9,7 +9,7 @@ from assistant.components.forms import form_alert, labelled_input, labelled_text
 from assistant.components.layout import dashboard_shell, empty_state, page_header
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
-from backend.errors import AuthenticationError, NotFound, ServiceError
+from backend.errors import NotFound, ServiceError
 from backend.messaging import contacts
 
 SORTS = [("recent", "Last seen"), ("name", "Name"), ("created", "Newest")]
@@ -39,10 +39,6 @@ class ContactsState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self._load()
 
     @service_event
@@ -87,10 +83,7 @@ class ContactDetailState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         self.error_field = self.error_message = self.merge_error = ""
         self.merge_candidates, self.merge_search = [], ""
         try:
@@ -110,8 +103,6 @@ class ContactDetailState(OwnerState):
                 last_name=form_data.get("last_name", ""), email=form_data.get("email", ""),
                 notes=form_data.get("notes", ""), user_id=ctx.user_id,
             )
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         except ServiceError as exc:
             self.error_field, self.error_message = exc.field or "form", exc.message
             return
@@ -243,7 +234,8 @@ def _merge_card() -> rx.Component:
                      width="100%"),
             form_alert(ContactDetailState.merge_error),
             rx.foreach(ContactDetailState.merge_candidates, lambda m: rx.hstack(
-                rx.text(m["name"], size="2", weight="medium"), rx.text(m["phone"], size="1", color=rx.color("gray", 10)),
+                rx.text(m["name"], size="2", weight="medium"), rx.text(m["phone"], size="1", color=rx.color("gray",
+                                                                                                            10)),
                 rx.spacer(),
                 confirm_dialog(rx.button("Merge", size="1", variant="soft"),
                                "Merge " + m["name"] + " into this contact?",

@@ -10,9 +10,9 @@ from assistant.components.layout import dashboard_shell, empty_state, page_heade
 from assistant.live import registry
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
-from backend.ai import drafts as drafts_service
-from backend.errors import AuthenticationError, ServiceError
-from backend.providers.events import workspace_channel
+from backend.core.live_events import workspace_channel
+from backend.errors import ServiceError
+from backend.messaging import drafts as drafts_service
 
 VIEWS = [("pending", "To review"), ("sent", "Sent"), ("rejected", "Rejected"), ("superseded", "Answered otherwise")]
 
@@ -31,10 +31,6 @@ class DraftsState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self._load()
         registry.watch(self.router.session.client_token, DraftsState, [workspace_channel(self._workspace_id)])
 
@@ -49,8 +45,6 @@ class DraftsState(OwnerState):
             ctx = self._owner()
             drafts_service.approve_draft(ctx.workspace_id, int(form_data.get("draft_id", 0)), ctx.user_id,
                                          edited_text=form_data.get("text"))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         except ServiceError as exc:
             self._load()
             return rx.toast.error(exc.message)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.components.chat import (
-    attach_button, chat_scroller, clear_composer, composer_form, flatten_message, local_time, typing_indicator,
+    attach_button,
+    chat_scroller,
+    clear_composer,
+    composer_form,
+    flatten_message,
+    local_time,
+    typing_indicator,
 )
 from assistant.components.drafts import draft_card, flatten_draft, run_note
 from assistant.components.forms import form_alert
@@ -13,12 +19,12 @@ from assistant.components.layout import dashboard_shell, empty_state
 from assistant.live import registry
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import off_loop, read_upload, service_event
-from backend.ai import drafts as drafts_service
 from backend.ai.pipeline import list_runs
 from backend.calendar.booking import upcoming_for_contact
+from backend.core.live_events import conversation_channel, workspace_channel
 from backend.errors import AuthenticationError, NotFound, ServiceError
+from backend.messaging import drafts as drafts_service
 from backend.messaging import inbox
-from backend.providers.events import conversation_channel, workspace_channel
 
 UPLOAD_ID = "inbox-upload"
 COMPOSER_ID = "inbox-reply"
@@ -108,8 +114,6 @@ class InboxState(OwnerState):
             ctx = self._ctx()
             drafts_service.approve_draft(ctx.workspace_id, int(form_data.get("draft_id", 0)), ctx.user_id,
                                          edited_text=form_data.get("text"))
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         except ServiceError as exc:
             self._load_drafts()
             return rx.toast.error(exc.message)
@@ -133,10 +137,6 @@ class InboxState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._ctx()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self.reply_error = ""
         self.typing_seq = 0
         self.assistant_typing_seq = 0
@@ -158,10 +158,6 @@ class InboxState(OwnerState):
 
     @service_event
     def open_conversation(self, conversation_id: str):
-        try:
-            self._ctx()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self.selected_id = int(conversation_id)
         self.reply_error = ""
         self.typing_seq = 0

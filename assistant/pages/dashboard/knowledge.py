@@ -11,9 +11,9 @@ from assistant.live import registry
 from assistant.pages.dashboard.knowledge_gaps import gaps_card
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import off_loop, read_upload, service_event
+from backend.core.live_events import workspace_channel
 from backend.errors import AuthenticationError, ServiceError
 from backend.kb import documents
-from backend.providers.events import workspace_channel
 from backend.settings import get_settings
 
 UPLOAD_ID = "kb-upload"
@@ -64,10 +64,7 @@ class KnowledgeState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         self.upload_errors, self.faq_error, self.search_error = [], "", ""
         self._load()
         registry.watch(self.router.session.client_token, KnowledgeState, [workspace_channel(ctx.workspace_id)])
@@ -121,11 +118,8 @@ class KnowledgeState(OwnerState):
 
     @service_event
     def reindex(self):
-        try:
-            ctx = self._owner()
-            count = documents.reindex_workspace(ctx.workspace_id)
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
+        count = documents.reindex_workspace(ctx.workspace_id)
         self._load()
         return rx.toast.success(f"Re-indexing {count} documents.")
 
@@ -147,10 +141,7 @@ class KnowledgeState(OwnerState):
         from backend.kb.search import search
 
         self.search_error = ""
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         if not self.query.strip():
             self.search_error = "Type a question your customers might ask."
             return

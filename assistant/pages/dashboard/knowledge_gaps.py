@@ -10,7 +10,6 @@ from assistant.components.forms import dialog_actions, form_alert
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.ai.gaps import list_gaps
-from backend.errors import AuthenticationError
 from backend.kb import documents
 
 
@@ -31,10 +30,6 @@ class GapsState(OwnerState):
 
     @service_event
     def load(self):
-        try:
-            self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
         self.loaded = False
         self._load()
 

@@ -6,7 +6,7 @@ import reflex as rx
 
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
-from backend.errors import AuthenticationError, ServiceError
+from backend.errors import ServiceError
 from backend.notifications import service as notifications
 
 
@@ -22,18 +22,12 @@ class NotificationPrefsState(OwnerState):
 
     @service_event
     def load_prefs(self):
-        try:
-            ctx = self._owner()
-        except AuthenticationError:
-            return
+        ctx = self._owner()
         self._load(ctx.workspace_id, ctx.user_id)
 
     @service_event
     def toggle(self, kind: str, channel: str, value: bool):
-        try:
-            ctx = self._owner()
-        except AuthenticationError as exc:
-            return self._to_login(exc)
+        ctx = self._owner()
         current = next((p for p in self.prefs if p["kind"] == kind), None)
         if current is None:
             return

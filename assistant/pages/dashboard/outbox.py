@@ -6,7 +6,6 @@ import reflex as rx
 
 from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
-from backend.errors import AuthenticationError
 from backend.notifications.outbox import list_owner_outbox
 from backend.settings import get_settings
 
@@ -20,10 +19,7 @@ class OutboxState(OwnerState):
 
     @service_event
     def load_outbox(self):
-        try:
-            ctx = self._owner()
-        except AuthenticationError:
-            return
+        ctx = self._owner()
         self.smtp_configured = bool(get_settings().smtp_host)
         self.rows = [
             {
@@ -59,7 +55,8 @@ def outbox_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(rx.icon("mail", size=18, color=rx.color("indigo", 10)),
-                      rx.heading("E-mails and texts sent by the system", size="4", as_="h2"), align="center", spacing="2"),
+                      rx.heading("E-mails and texts sent by the system", size="4",
+                                 as_="h2"), align="center", spacing="2"),
             rx.cond(
                 OutboxState.smtp_configured,
                 rx.text("Mail goes out through your SMTP server. Failed messages are retried.", size="2",

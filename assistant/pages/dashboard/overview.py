@@ -6,8 +6,8 @@ import reflex as rx
 
 from assistant.components.layout import dashboard_shell, page_header
 from assistant.components.profile_form import portal_link_card
-from assistant.state.profile import ProfileState
 from assistant.state.handlers import service_event
+from assistant.state.profile import ProfileState
 from backend.workspaces.overview import workspace_overview
 
 
