@@ -87,7 +87,8 @@ def run(kind: str, admin_url: str, threads: int, attempts: int) -> dict:
         wait_until_idle(30)
         result = {"database": kind, "threads": threads, "attempts": attempts, **counts, "rows": live,
                   "double_bookings": overlaps, "seconds": round(elapsed, 3),
-                  "attempts_per_s": round(attempts / elapsed, 1), "bookings_per_s": round(counts["booked"] / elapsed, 1)}
+                  "attempts_per_s": round(attempts / elapsed,
+                                          1), "bookings_per_s": round(counts["booked"] / elapsed, 1)}
         print(f"{kind}: {threads} threads, {attempts} attempts in {elapsed:.2f} s ({result['attempts_per_s']}/s): "
               f"{counts['booked']} booked, {counts['refused_taken']} refused by the database, "
               f"{counts['refused_unavailable']} refused by the check, {counts['errors']} errors; "
@@ -110,4 +111,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from backend.startup import load_domains
+
+    load_domains()  # background tasks and hooks, as the app wires them
     main()

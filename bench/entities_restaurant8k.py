@@ -1,8 +1,8 @@
 """Entity extraction quality on RESTAURANTS-8K (PolyAI, CC BY 4.0; Coope et al. 2020, "Span-ConveRT"): span F1
 per slot (date, time, people, first_name, last_name) and averaged over the five slots (macro).
 
-The five slots are passed to `backend.ai.understanding.entities.extract_entities` as context fields — date (type date), time
-(time), people (number, "number of people"), first_name, last_name — with `requested` from the item's
+The five slots are passed to `backend.ai.understanding.entities.extract_entities` as context fields — date (type
+date), time (time), people (number, "number of people"), first_name, last_name — with `requested` from the item's
 `context.requestedSlots`. Nothing learns from the data: the extractor is rules only. The rules were developed
 against the development split (items whose index % 5 != 0, `--split dev`); the held-out split (index % 5 == 0)
 was not looked at while developing. `--errors` prints false positives / negatives, for the development split
@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.ai.understanding.entities import extract_entities  # noqa: E402
 from backend.ai.types import FieldSpec  # noqa: E402
+from backend.ai.understanding.entities import extract_entities  # noqa: E402
 
 DEFAULT_FILE = ROOT.parent / "shared" / "eval-data" / "restaurant8k" / "train_0.json"
 SLOTS = ("date", "time", "people", "first_name", "last_name")

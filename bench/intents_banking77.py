@@ -177,7 +177,8 @@ def main() -> None:
         embedder.save()
         per_seed.append(row)
         b, n = row["builtin"], row["no_builtin"]
-        print(f"seed {seed}: accuracy {b['accuracy']:.4f} (balanced {b['balanced_accuracy']:.4f}) with built-ins (other {b['other_rate']:.1%}, "
+        print(f"seed {seed}: accuracy {b['accuracy']:.4f} (balanced {b['balanced_accuracy']:.4f}) "
+              f"with built-ins (other {b['other_rate']:.1%}, "
               f"built-in {b['builtin_rate']:.1%}, no fallback {b['accuracy_no_fallback']:.4f}, "
               f"ECE {b['ece']:.3f}), {n['accuracy']:.4f} without (no fallback {n['accuracy_no_fallback']:.4f}); "
               f"train {row['train_s_builtin']:.2f}s / {row['train_s_no_builtin']:.2f}s; {len(held)} held out",

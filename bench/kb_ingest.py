@@ -113,4 +113,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from backend.startup import load_domains
+
+    load_domains()  # background tasks and hooks, as the app wires them
     main()

@@ -248,10 +248,11 @@ def ingest(markdown: str) -> tuple[int, int, str, float]:
 
 
 def evaluate(ws_id: int, show_misses: bool) -> dict:
+    from sqlmodel import select
+
     from backend.db import session_scope
     from backend.kb.search import search
     from backend.models import KnowledgeChunk
-    from sqlmodel import select
 
     with session_scope() as s:
         passages = [normalise(c) for c in s.exec(select(KnowledgeChunk.content)
@@ -343,4 +344,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from backend.startup import load_domains
+
+    load_domains()  # background tasks and hooks, as the app wires them
     main()

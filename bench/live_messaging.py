@@ -40,7 +40,8 @@ OBSERVER = """
   window.__arrivals = {};
   const scan = (node) => {
     const text = node.textContent || "";
-    for (const m of text.matchAll(/\\[\\[(\\w+)\\]\\]/g)) if (!(m[1] in window.__arrivals)) window.__arrivals[m[1]] = Date.now();
+    for (const m of text.matchAll(/\\[\\[(\\w+)\\]\\]/g))
+      if (!(m[1] in window.__arrivals)) window.__arrivals[m[1]] = Date.now();
   };
   new MutationObserver((records) => records.forEach((r) => {
     r.addedNodes.forEach(scan);
@@ -98,7 +99,7 @@ class App:
                 return self
             except Exception:
                 if self.proc.poll() is not None:
-                    raise RuntimeError((self.dir / "app.log").read_text()[-3000:])
+                    raise RuntimeError((self.dir / "app.log").read_text()[-3000:]) from None
                 time.sleep(0.5)
         raise RuntimeError("the app did not start")
 
@@ -180,7 +181,8 @@ def run_case(bus: str, sessions: int, rounds: int, browser, pace_ms: int) -> dic
         pages = []
         for token, conversation_id in customers:
             ctx = browser.new_context(viewport={"width": 390, "height": 700})
-            ctx.add_init_script(f"localStorage.setItem('frontdesk_portal_sessions', {json.dumps(json.dumps({slug: token}))})")
+            sessions = json.dumps(json.dumps({slug: token}))
+            ctx.add_init_script(f"localStorage.setItem('frontdesk_portal_sessions', {sessions})")
             page = ctx.new_page()
             page.goto(f"{app.base}/portal/{slug}")
             page.get_by_label("Message", exact=True).wait_for()
@@ -255,4 +257,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from backend.startup import load_domains
+
+    load_domains()  # background tasks and hooks, as the app wires them
     main()

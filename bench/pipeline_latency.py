@@ -70,9 +70,9 @@ def main() -> int:
 
     from sqlmodel import select
 
+    from backend.ai.classifiers import classifier_for_workspace
     from backend.ai.custom_intents import save_custom_intent
     from backend.ai.engine import respond
-    from backend.ai.classifiers import classifier_for_workspace
     from backend.ai.pipeline import engine_config
     from backend.ai.retrieval import retrieve
     from backend.db import session_scope
@@ -146,4 +146,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    from backend.startup import load_domains
+
+    load_domains()  # background tasks and hooks, as the app wires them
     raise SystemExit(main())

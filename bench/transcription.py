@@ -137,7 +137,8 @@ def main() -> None:
                 "confidence": transcript.confidence,
             }
             results.append(clip)
-            log(f"{name}: p50 {clip['p50_ms']:.0f} ms (first call {warm.latency_ms:.0f} ms), RTF {clip['rtf_p50']:.3f}, "
+            log(f"{name}: p50 {clip['p50_ms']:.0f} ms (first call {warm.latency_ms:.0f} ms), "
+                f"RTF {clip['rtf_p50']:.3f}, "
                 f"accuracy {clip['word_accuracy']:.3f} ({errors} errors / {len(reference)} words), "
                 f"confidence {transcript.confidence:.2f}")
             log(f"    heard: {transcript.text}")

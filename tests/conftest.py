@@ -29,6 +29,10 @@ import backend.models  # noqa: E402,F401
 from backend.db import dispose_engines  # noqa: E402
 from backend.migrations import upgrade_to_head  # noqa: E402
 from backend.settings import reset_settings_cache  # noqa: E402
+from backend.startup import load_domains  # noqa: E402
+
+# Every process wires its domains once (tasks, hooks), as the app, the worker and the CLI do.
+load_domains()
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

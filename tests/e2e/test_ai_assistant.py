@@ -188,11 +188,12 @@ def test_knowledge_gaps_show_unanswered_questions(page: Page, live_app, app_db):
 
 
 def test_a_customer_books_in_the_chat_with_the_offered_times(browser, live_app, app_db):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
     from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
     from backend.calendar.booking import list_appointments
     from backend.models.types import utcnow
-    from datetime import timedelta
-    from zoneinfo import ZoneInfo
 
     base = live_app[0]
     _, slug, workspace_id = _business("Elm Dental")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from urllib.parse import parse_qs, urlencode, urlparse
 from datetime import date, datetime, time, timedelta
+from urllib.parse import parse_qs, urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 import pytest

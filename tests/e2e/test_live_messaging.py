@@ -110,7 +110,8 @@ def test_customer_and_owner_talk_live_and_nobody_else_sees_it(browser, microphon
     expect(customer.get_by_label("Read").first).to_be_visible()
 
     # Typing shows on the other side.
-    customer.get_by_label("Message", exact=True).press_sequentially("And is the parking free on weekends too?", delay=80)
+    customer.get_by_label("Message", exact=True).press_sequentially("And is the parking free on weekends too?",
+                                                                    delay=80)
     expect(owner.get_by_text("Customer is typing…")).to_be_visible()
     customer.get_by_label("Message", exact=True).fill("")
 

@@ -244,7 +244,8 @@ def test_a_message_the_server_could_not_store_stays_in_the_box_and_the_customer_
 
 
 _RECORD_CSP = """window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
+document.addEventListener('securitypolicyviolation',
+                          e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
 def test_every_page_works_under_the_security_headers(browser, live_app, app_db, tmp_path):

@@ -10,8 +10,8 @@ from backend.db import session_scope
 from backend.kb.documents import add_faq
 from backend.messaging import portal
 from backend.models import AIRun, Message, Workspace
-from backend.providers.events import conversation_channel
 from backend.providers.background import wait_until_idle
+from backend.providers.events import conversation_channel
 from backend.providers.llm import reset_llm_cache
 from tests.unit.messaging_helpers import make_workspace, recording_bus, settings_override, settle
 

@@ -26,12 +26,12 @@ import pytest
 import uvicorn
 
 from backend.accounts.api_tokens import create_api_token
-from backend.ai.drafts import list_drafts
 from backend.api.app import create_api, limit_bodies
 from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
 from backend.calendar.booking import book_appointment
 from backend.db import session_scope
 from backend.messaging import portal
+from backend.messaging.drafts import list_drafts
 from backend.models import Workspace
 from backend.models.types import utcnow
 from tests.integration.helpers import free_ports, wait_until

@@ -19,8 +19,11 @@ from backend.db import session_scope
 from backend.errors import RateLimited
 from backend.messaging import contacts, inbox, portal
 from backend.models import ApiToken, AuditEvent, Contact, Conversation, Message, StoredFile
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import SAMPLES, make_workspace
+from tests.unit.messaging_helpers import (
+    SAMPLES,
+    make_workspace,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 ABSENT_ID = 999_999
 
@@ -469,7 +472,7 @@ def test_a_lone_surrogate_in_any_text_field_is_refused_with_422_and_changes_noth
               ("PATCH", f"/api/v1/conversations/{c}", "title", {}),
               *[("PATCH", f"/api/v1/contacts/{k}", name, {}) for name in ("first_name", "last_name", "email", "notes")]]
     for half in ('"\\ud800"', '"ok \\udfff"', '"\\udc00\\ud800"'):
-        for method, path, field, extra in writes:
+        for method, path, field, _ in writes:
             raw = '{"%s": %s}' % (field, half)
             response = client.request(method, path, content=raw,
                                       headers={**oak.headers, "Content-Type": "application/json"})

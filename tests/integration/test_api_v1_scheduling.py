@@ -17,8 +17,11 @@ from backend.db import session_scope
 from backend.messaging import portal
 from backend.models import Workspace
 from backend.models.types import utcnow
-from tests.unit.messaging_helpers import make_workspace, settle
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 TZ = "America/New_York"
 

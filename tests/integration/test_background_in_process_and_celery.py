@@ -164,7 +164,7 @@ def test_celery_worker_delivers_a_queued_email(pg_db, configure, celery_worker, 
 
 
 def test_the_celery_worker_listens_on_every_queue(celery_worker):
-    from backend.tasks import celery_app_for
+    from backend.providers.celery_app import celery_app_for
 
     app = celery_app_for(celery_worker.broker_url)
     replies = app.control.inspect(timeout=5).active_queues() or {}

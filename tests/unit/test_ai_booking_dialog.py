@@ -14,8 +14,12 @@ from backend.db import session_scope
 from backend.messaging import portal
 from backend.models import Conversation, Workspace
 from backend.models.types import utcnow
-from tests.unit.messaging_helpers import last_code, make_workspace, settle
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
+from tests.unit.messaging_helpers import (
+    last_code,
+    make_workspace,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 TZ = "America/New_York"
 
@@ -158,8 +162,8 @@ def test_a_customer_in_another_time_zone_sees_their_own_clock_too(db):
 
 def test_an_ambiguous_day_is_asked_back_not_guessed(db):
     from backend.ai.dialogs import booking as booking_dialog
-    from backend.ai.understanding.entities import extract_entities
     from backend.ai.types import IntentResult
+    from backend.ai.understanding.entities import extract_entities
 
     biz, service = _clinic()
     contact = portal.identify_customer(biz.slug, "+12025550147").contact_id
@@ -235,7 +239,8 @@ def test_the_try_out_offers_real_free_times_and_says_when_the_owner_confirms(db)
     assert "isn't available" in offered["reply"]["text"] and offered["choices"]
     assert not any("10:00" in c and c.startswith(_tomorrow(10).strftime("%a")) for c in offered["choices"])
     picked = try_message(biz.id, offered["choices"][0], use_llm=False, assistant_state=offered["assistant_state"])
-    assert "confirm" in picked["reply"]["text"] and picked["booking_preview"].endswith("(waiting for your confirmation).")
+    assert "confirm" in picked["reply"]["text"]
+    assert picked["booking_preview"].endswith("(waiting for your confirmation).")
     assert len(list_appointments(biz.id, utcnow() - timedelta(days=1), utcnow() + timedelta(days=3))) == 1
 
 
@@ -349,8 +354,8 @@ def test_the_owner_sees_that_the_booking_dialog_answered(db):
 
 def test_tonight_in_the_small_hours_is_after_midnight(db):
     from backend.ai.dialogs import booking as booking_dialog
-    from backend.ai.understanding.entities import extract_entities
     from backend.ai.types import IntentResult
+    from backend.ai.understanding.entities import extract_entities
 
     biz, service = _clinic()
     set_weekly_hours(biz.id, {day: [("18:00", "03:00")] for day in range(7)})  # a bar

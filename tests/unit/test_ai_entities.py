@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.ai.understanding.entities import DEFAULT_FIELDS, extract_entities, field_kind
 from backend.ai.types import Entity, FieldSpec
+from backend.ai.understanding.entities import DEFAULT_FIELDS, extract_entities, field_kind
 
 NY = "America/New_York"
 BERLIN = "Europe/Berlin"

@@ -11,10 +11,14 @@ import pytest
 
 from backend.ai import custom_intents
 from backend.ai.classifiers import cached_classifier_count, classifier_for_workspace, fingerprint, workspace_intents
-from backend.ai.understanding.intents import (
-    BUILTIN_INTENT_LABELS, BUILTIN_INTENTS, OTHER, OTHER_THRESHOLD, IntentClassifier,
-)
 from backend.ai.types import IntentResult
+from backend.ai.understanding.intents import (
+    BUILTIN_INTENT_LABELS,
+    BUILTIN_INTENTS,
+    OTHER,
+    OTHER_THRESHOLD,
+    IntentClassifier,
+)
 from backend.errors import NotFound, ServiceError
 from tests.unit.messaging_helpers import make_workspace
 

@@ -8,17 +8,22 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from backend.ai import drafts, pipeline
+from backend.ai import pipeline
 from backend.ai.gaps import list_gaps
 from backend.db import session_scope
 from backend.errors import NotFound, ServiceError
 from backend.kb import documents
-from backend.messaging import inbox, portal
-from backend.models import AIRun, Conversation, Draft, Message, Notification, Workspace
+from backend.messaging import drafts, inbox, portal
+from backend.models import AIRun, Conversation, Message, Notification, Workspace
 from backend.models.types import utcnow
 from backend.providers.background import run_inline
-from tests.unit.messaging_helpers import make_workspace, recording_bus, settings_override, settle
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    recording_bus,
+    settings_override,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 FAQ = [
     ("How much does a cleaning cost?", "A standard cleaning costs $95 and takes about 45 minutes."),

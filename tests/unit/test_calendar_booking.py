@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
 from backend.calendar.booking import (
+    NewContact,
     block_time,
     book_appointment,
     cancel_appointment,
@@ -75,6 +76,22 @@ def test_booking_confirms_and_blocks_the_time(db):
     assert get_appointment(ws, view.id) == view
     assert [a.id for a in list_appointments(ws, date(2026, 12, 1), date(2026, 12, 1))] == [view.id]
     assert list_appointments(ws, date(2026, 12, 2), date(2026, 12, 3)) == []
+
+
+def test_a_walk_in_is_added_with_the_booking_and_not_at_all_when_the_booking_is_refused(db):
+    ws, service = business()
+    book_appointment(ws, service_id=service, starts_at=at(1, 9), now=NOW, source="owner")
+    with refused(match="no longer available"):  # the time is taken
+        book_appointment(ws, service_id=service, starts_at=at(1, 9), now=NOW, source="owner",
+                         new_contact=NewContact("+1 212 555 0101", "Lena", "Park"))
+    with session_scope() as s:
+        assert s.exec(select(Contact).where(Contact.workspace_id == ws)).all() == []  # one transaction
+    view = book_appointment(ws, service_id=service, starts_at=at(1, 10), now=NOW, source="owner",
+                            new_contact=NewContact("+1 212 555 0101", "Lena", "Park"))
+    assert view.contact_name == "Lena Park"
+    again = book_appointment(ws, service_id=service, starts_at=at(1, 11), now=NOW, source="owner",
+                             new_contact=NewContact("(212) 555-0101", "Someone", "Else"))
+    assert again.contact_id == view.contact_id and again.contact_name == "Lena Park"  # found by phone, name kept
 
 
 def test_pending_when_the_business_confirms_itself_and_owner_bookings_are_confirmed(db):
@@ -217,7 +234,8 @@ def test_contact_listing_and_upcoming(db):
     cancel_appointment(ws, a.id, by="customer", now=NOW)
     assert [v.id for v in upcoming_for_contact(ws, jordan, now=NOW)] == [b.id]
     assert upcoming_for_contact(ws, jordan, now=NOW)[0].contact_name == "Jordan"
-    assert [v.id for v in list_appointments(ws, date(2026, 12, 1), date(2026, 12, 2), contact_id=jordan)] == [b.id, a.id]
+    assert [v.id for v in list_appointments(ws, date(2026, 12, 1), date(2026, 12, 2), contact_id=jordan)] == [b.id,
+                                                                                                              a.id]
     assert [v.id for v in list_appointments(ws, date(2026, 12, 1), date(2026, 12, 2), status="cancelled")] == [a.id]
 
 

@@ -295,7 +295,8 @@ def test_oauth_code_exchange_stores_encrypted_tokens(sqlite_db, monkeypatch):
 
             done = client.get("/api/calendar/google/callback", params={"code": "4/0AbCdEf", "state": state},
                               follow_redirects=False)
-            assert done.status_code == 303 and done.headers["location"] == "/dashboard/calendar?tab=sync&calendar=connected"
+            assert done.status_code == 303
+            assert done.headers["location"] == "/dashboard/calendar?tab=sync&calendar=connected"
             assert connections.GOOGLE_BROWSER_COOKIE in done.headers["set-cookie"]  # the key is spent: removed
             [sent] = _TokenEndpoint.received
             assert sent["grant_type"] == "authorization_code" and sent["code"] == "4/0AbCdEf"

@@ -19,7 +19,6 @@ from tests.unit.messaging_helpers import settle, settle_background  # noqa: F401
 from tests.unit.test_calendar_booking import NOW, at, business, contact
 
 
-
 def conversation(ws: int, contact_id: int) -> int:
     with session_scope() as s:
         c = Conversation(workspace_id=ws, contact_id=contact_id)
@@ -95,7 +94,8 @@ def test_reminders_are_sent_once_at_the_lead_time(db):
     assert send_due_reminders(now=(due.starts_at - timedelta(hours=23)).isoformat()) == 1
     assert send_due_reminders(now=(due.starts_at - timedelta(hours=22)).isoformat()) == 0  # once
     assert send_reminder(due.id, due.starts_at - timedelta(hours=1)) is False
-    assert system_messages(conv)[-1].content == "Reminder: your appointment for Check-up at Oak Dental is Thu 3 Dec, 09:00."
+    assert system_messages(conv)[-1].content == \
+        "Reminder: your appointment for Check-up at Oak Dental is Thu 3 Dec, 09:00."
     new = outbox(ws)[sent_before:]
     assert [(m.channel, m.subject.split(":")[0]) for m in new] == [("email", "Reminder"), ("sms", "Reminder")]
 

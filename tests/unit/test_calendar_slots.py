@@ -160,7 +160,8 @@ def test_buffers_keep_neighbours_apart_and_may_spill_outside_opening_hours():
 def test_busy_overrides_cap_and_advance():
     tz = "Europe/Berlin"
     monday = date(2030, 1, 7)
-    cal = make_cal(tz, overrides={monday + timedelta(days=1): [], monday + timedelta(days=2): [(T("10:00"), T("11:00"))]},
+    cal = make_cal(tz, overrides={monday + timedelta(days=1): [], monday + timedelta(days=2): [(T("10:00"),
+                                                                                                T("11:00"))]},
                    counts={monday + timedelta(days=3): 2}, policy=Policy(0, 5, 2),
                    busy=[(datetime(2030, 1, 7, 8, 0, tzinfo=UTC), datetime(2030, 1, 7, 15, 0, tzinfo=UTC))])
     now = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)

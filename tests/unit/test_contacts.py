@@ -25,8 +25,12 @@ from backend.models import (
 )
 from backend.models.types import utcnow
 from backend.providers.storage import get_storage
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import SAMPLES, make_workspace, settle
+from tests.unit.messaging_helpers import (
+    SAMPLES,
+    make_workspace,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 PHONE = "+12125550147"
 

@@ -11,8 +11,11 @@ from backend.errors import NotFound, PermissionDenied, ServiceError
 from backend.messaging import contacts, inbox, portal
 from backend.messaging.files import file_url_for_owner
 from backend.models import AuditEvent, Message
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import SAMPLES, make_workspace
+from tests.unit.messaging_helpers import (
+    SAMPLES,
+    make_workspace,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 PHONE = "+12125550147"
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from backend.db import get_engine, session_scope
 from backend.errors import NotFound, ServiceError
-from backend.kb import documents
-from backend.kb import processing
+from backend.kb import documents, processing
 from backend.kb.documents import (
     add_faq,
     delete_document,
@@ -31,8 +31,14 @@ from backend.providers.background import registered_tasks, run_inline
 from backend.providers.embeddings import LocalMiniLM
 from backend.providers.storage import get_storage
 from tests.unit.kb_helpers import business_prose, docx_bytes, image_only_pdf, long_pdf, text_pdf
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import make_workspace, png_bytes, recording_bus, settings_override, settle
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    png_bytes,
+    recording_bus,
+    settings_override,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 _ORDER = {"queued": 0, "extracting": 1, "embedding": 2, "ready": 3, "failed": 3}
 
@@ -184,7 +190,7 @@ def _stored_paths() -> set[str]:
 def test_a_failed_database_write_leaves_no_stored_file(db):
     biz = make_workspace()
     before = _stored_paths()
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         upload_document(biz.id, "hours.txt", b"Open nine to five.", user_id=999_999)  # no such user: FK fails
     assert _stored_paths() == before
     assert list_documents(biz.id) == []

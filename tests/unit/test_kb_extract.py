@@ -33,7 +33,6 @@ from tests.unit.kb_helpers import (
 )
 from tests.unit.messaging_helpers import png_bytes, settings_override
 
-
 _RANDOM = random.Random(1)
 
 

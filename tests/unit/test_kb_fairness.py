@@ -11,8 +11,11 @@ from backend.kb.processing import process_document
 from backend.models import KnowledgeDocument
 from backend.providers.background import run_inline
 from tests.unit.kb_helpers import business_prose
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import make_workspace, settings_override
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    settings_override,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 
 def _upload(workspace_id: int, title: str) -> int:

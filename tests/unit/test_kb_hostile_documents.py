@@ -24,10 +24,17 @@ from backend.kb.documents import (
 from backend.kb.processing import process_document, sweep_stale_documents
 from backend.models import KnowledgeChunk, KnowledgeDocument, StoredFile
 from backend.models.types import utcnow
-from tests.unit.kb_helpers import broken_install  # noqa: F401 - fixture
-from tests.unit.kb_helpers import pdf_stream_bomb, text_pdf, zip_bomb_docx
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import make_workspace, settings_override, settle
+from tests.unit.kb_helpers import (
+    pdf_stream_bomb,
+    text_pdf,
+    zip_bomb_docx,
+)
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    settings_override,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 # What reading one of these bombs in the app's own process would cost it, at the least. The app may grow a
 # little for other reasons (a first query, a first event), never by this much.

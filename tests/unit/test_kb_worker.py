@@ -17,7 +17,6 @@ from backend.errors import ServiceError
 from backend.kb import worker
 from backend.kb.worker import WorkerCrashed, WorkerError, run_isolated
 from tests.unit import kb_worker_targets as targets
-from tests.unit.kb_helpers import broken_install  # noqa: F401 - fixture
 from tests.unit.messaging_helpers import settings_override
 
 

@@ -8,11 +8,15 @@ import pytest
 from sqlmodel import Session, select
 
 from backend.db import get_engine
+from backend.errors import NotFound, ServiceError
 from backend.messaging import contacts, inbox, portal
 from backend.models import Contact, Conversation, Message, Notification
 from backend.providers.events import get_event_bus
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import make_workspace, recording_bus
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    recording_bus,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 PHONE = "+12125550147"
 
@@ -72,11 +76,11 @@ def test_refused_writes_publish_nothing(db):
     biz = make_workspace()
     me = portal.identify_customer(biz.slug, PHONE)
     with recording_bus() as bus:
-        with pytest.raises(Exception):
+        with pytest.raises(ServiceError):
             portal.send_customer_message(me.session_token, "")
-        with pytest.raises(Exception):
+        with pytest.raises(NotFound):
             inbox.set_conversation_title(biz.id, 12345, "nope")
-        with pytest.raises(Exception):
+        with pytest.raises(ServiceError):
             contacts.merge_contacts(biz.id, me.contact_id, me.contact_id)
     assert bus.published == []
 

@@ -10,8 +10,12 @@ from backend.errors import PermissionDenied, ServiceError
 from backend.messaging import inbox, portal
 from backend.models import Notification, OutboxMessage
 from backend.notifications import service as notifications
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import add_member, make_workspace, settle
+from tests.unit.messaging_helpers import (
+    add_member,
+    make_workspace,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 PHONE = "+12125550147"
 

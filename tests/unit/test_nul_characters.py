@@ -12,8 +12,10 @@ from backend.calendar.booking import block_time
 from backend.db import session_scope
 from backend.messaging import contacts, inbox, portal
 from backend.models import Appointment, Contact, Conversation
-from tests.unit.messaging_helpers import make_workspace
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 
 def test_nul_in_search_titles_names_and_services_is_dropped(db):

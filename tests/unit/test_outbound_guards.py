@@ -10,7 +10,12 @@ import time
 import pytest
 
 from backend.providers.outbound import (
-    PRIVATE_ADDRESS, AddressNotAllowed, DeadlineExceeded, is_public, public_addresses_only, total_deadline,
+    PRIVATE_ADDRESS,
+    AddressNotAllowed,
+    DeadlineExceeded,
+    is_public,
+    public_addresses_only,
+    total_deadline,
 )
 
 

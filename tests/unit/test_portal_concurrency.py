@@ -10,8 +10,10 @@ from sqlmodel import select
 from backend.db import session_scope
 from backend.messaging import portal
 from backend.models import Contact, Conversation, Message
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import make_workspace
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 PHONE = "+12125550147"
 THREADS = 6

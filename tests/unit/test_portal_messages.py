@@ -9,16 +9,21 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from backend.core.formatting import iso
 from backend.db import session_scope
 from backend.errors import AuthenticationError, NotFound, RateLimited, ServiceError
 from backend.messaging import inbox, portal
 from backend.messaging.files import file_url_for_customer, file_url_for_owner
-from backend.messaging.views import iso
 from backend.models import Conversation, Message, StoredFile
 from backend.models.types import utcnow
 from backend.providers.storage import get_storage
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import SAMPLES, last_code, make_workspace, settings_override
+from tests.unit.messaging_helpers import (
+    SAMPLES,
+    last_code,
+    make_workspace,
+    settings_override,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 PHONE = "+12125550147"
 

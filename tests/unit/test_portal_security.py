@@ -23,8 +23,13 @@ from backend.messaging import inbox, portal
 from backend.models import Conversation, Workspace
 from backend.models.types import utcnow
 from backend.providers.llm import LLMResult, ToolCall
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import last_code, make_workspace, settings_override, settle
+from tests.unit.messaging_helpers import (
+    last_code,
+    make_workspace,
+    settings_override,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 TZ = "America/New_York"
 PHONE = "+12125550147"

@@ -14,8 +14,14 @@ from backend.messaging import portal
 from backend.models import Contact, PortalSession, VerificationCode, Workspace
 from backend.models.types import utcnow
 from backend.security import token_hash
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import last_code, make_workspace, settings_override, sms_outbox, wrong_code
+from tests.unit.messaging_helpers import (
+    last_code,
+    make_workspace,
+    settings_override,
+    settle_background,  # noqa: F401 - autouse fixture
+    sms_outbox,
+    wrong_code,
+)
 
 PHONE = "+12125550147"
 
@@ -230,7 +236,7 @@ def test_a_stranger_cannot_use_up_the_customers_codes_or_spend_the_customers_tri
         portal.send_verification_code(stranger, client_address=STRANGER_AT, now=T0 + timedelta(minutes=minute))
     with pytest.raises(RateLimited, match=r"already sent 3 codes to this number in the last hour.* 57 minutes"):
         portal.send_verification_code(_browser(biz.slug), client_address=STRANGER_AT, now=T0 + timedelta(minutes=3))
-    for wrong in range(5):
+    for _ in range(5):
         with pytest.raises(ServiceError, match="wrong"):
             portal.verify_code(stranger, wrong_code(last_code(PHONE)), now=T0 + timedelta(minutes=4))
 

@@ -18,8 +18,12 @@ from backend.notifications.outbox import requeue_stale_outbox
 from backend.notifications.sms import deliver_outbox_sms, queue_sms
 from backend.providers.background import registered_tasks, run_inline
 from backend.providers.sms import OutboxSms, SmsError, TwilioSms, get_sms_provider
-from tests.unit.messaging_helpers import settle_background  # noqa: F401 - autouse fixture
-from tests.unit.messaging_helpers import make_workspace, settings_override, settle
+from tests.unit.messaging_helpers import (
+    make_workspace,
+    settings_override,
+    settle,
+    settle_background,  # noqa: F401 - autouse fixture
+)
 
 SID = "AC" + "0" * 32
 TOKEN = "twilio-auth-token"

@@ -24,7 +24,6 @@ import assistant.state
 from assistant.state.handlers import off_loop, service_event
 from backend.messaging import portal
 
-
 LIVE_HOOKS = ("on_live_event", "after_live_events", "on_resync")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from backend.db import session_scope
@@ -110,7 +111,7 @@ def test_store_file_keeps_bytes_under_the_workspace_and_records_them(db):
 
 
 def test_store_file_removes_the_stored_bytes_when_the_row_cannot_be_written(db):
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         store_file(999_999, "invoice.pdf", SAMPLES["pdf"][1])  # no such workspace: the foreign key refuses
     with session_scope() as s:
         assert s.exec(select(StoredFile)).all() == []
