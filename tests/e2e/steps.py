@@ -1,5 +1,5 @@
-"""Steps several browser tests take: a business made through the services, an owner logged in, a customer
-identified on the portal, a message sent. Elements are found by label, role and text, as a person would."""
+"""Steps the browser tests share: a business made through the services, an owner logged in, a customer identified
+on the portal, a message sent. Elements are found by label, role and text, as a person would."""
 
 from __future__ import annotations
 
@@ -11,26 +11,43 @@ from playwright.sync_api import Browser, Page, expect
 PASSWORD = "correct-horse-battery-9"
 
 
-def make_business(name: str, *, role: str = "salon", timezone: str = "America/New_York") -> tuple[str, str, int]:
+def new_email() -> str:
+    return f"owner-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def make_business(name: str, *, owner: str = "Rosa Diaz", role: str = "salon", personality: str = "friendly",
+                  assistant_name: str = "Mia", timezone: str = "America/New_York", **profile) -> tuple[str, str, int]:
     """An onboarded workspace. Returns (owner e-mail, portal slug, workspace id)."""
     from backend.accounts.service import sign_up
     from backend.workspaces.service import update_profile
 
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    result = sign_up(email, PASSWORD, "Rosa Diaz", name)
-    profile = update_profile(result.workspace_id, name=name, ai_role=role, ai_personality="friendly",
-                             assistant_name="Mia", timezone=timezone)
-    return email, profile.slug, result.workspace_id
+    email = new_email()
+    result = sign_up(email, PASSWORD, owner, name)
+    made = update_profile(result.workspace_id, name=name, ai_role=role, ai_personality=personality,
+                          assistant_name=assistant_name, timezone=timezone, **profile)
+    return email, made.slug, result.workspace_id
+
+
+def submit_login(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
 
 
 def log_in(page: Page, base: str, email: str, then: str = "") -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    """Log in as an onboarded owner (lands on the overview), then go to `then` if given."""
+    submit_login(page, base, email)
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     if then:
         page.goto(f"{base}{then}")
+
+
+def open_inbox(page: Page, base: str, email: str) -> None:
+    """Log in and open the inbox the way an owner does, from the navigation."""
+    log_in(page, base, email)
+    page.get_by_role("link", name=re.compile("^Inbox")).first.click()
+    expect(page).to_have_url(re.compile(r"/dashboard/inbox"))
 
 
 def identify(page: Page, base: str, slug: str, phone: str, name: str = "") -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_live_messaging import PASSWORD, _identify, _send
+from tests.e2e.steps import identify, log_in, make_business, send
 
 pytestmark = pytest.mark.e2e
 
@@ -23,28 +22,16 @@ FAQ = [
 
 
 def _business(name: str) -> tuple[str, str, int]:
-    from backend.accounts.service import sign_up
+    """A medical practice whose assistant answers from two FAQ entries and sends what it is sure of."""
     from backend.kb.documents import add_faq
     from backend.providers.background import wait_until_idle
-    from backend.workspaces.service import update_profile
 
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    result = sign_up(email, PASSWORD, "Noor Haddad", name)
-    profile = update_profile(result.workspace_id, name=name, ai_role="medical", ai_personality="friendly",
-                             assistant_name="Ava", timezone="America/New_York", reply_policy="always_send")
+    email, slug, workspace_id = make_business(name, owner="Noor Haddad", role="medical", assistant_name="Ava",
+                                              reply_policy="always_send")
     for question, answer in FAQ:
-        add_faq(result.workspace_id, question, answer)
+        add_faq(workspace_id, question, answer)
     assert wait_until_idle(120)
-    return email, profile.slug, result.workspace_id
-
-
-def _log_in(page: Page, base: str, email: str, path: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
-    page.goto(f"{base}{path}")
+    return email, slug, workspace_id
 
 
 def test_answers_drafts_and_edits_live(browser, live_app, app_db):
@@ -53,8 +40,8 @@ def test_answers_drafts_and_edits_live(browser, live_app, app_db):
 
     customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     customer.set_default_timeout(30000)
-    _identify(customer, base, slug, "(212) 555-0188", "Lena")
-    _send(customer, "How much is a cleaning?")
+    identify(customer, base, slug, "(212) 555-0188", "Lena")
+    send(customer, "How much is a cleaning?")
 
     # The assistant answers in the portal from the document, and says where the answer came from.
     reply = customer.get_by_test_id("message").filter(has_text="$95")
@@ -63,7 +50,7 @@ def test_answers_drafts_and_edits_live(browser, live_app, app_db):
 
     owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     owner.set_default_timeout(30000)
-    _log_in(owner, base, email, "/dashboard/assistant?tab=policy")
+    log_in(owner, base, email, then="/dashboard/assistant?tab=policy")
     owner.get_by_text("Draft every reply for me to review").click()
     owner.get_by_role("button", name="Save reply policy").click()
     expect(owner.get_by_text("Reply policy saved.")).to_be_visible()
@@ -73,7 +60,7 @@ def test_answers_drafts_and_edits_live(browser, live_app, app_db):
     # What the assistant made of the customer's message, beside it.
     expect(owner.get_by_test_id("ai-note").first).to_contain_text("sent")
 
-    _send(customer, "Where can I park?")
+    send(customer, "Where can I park?")
     draft = owner.get_by_test_id("draft")
     expect(draft).to_be_visible(timeout=30000)  # live, without a reload
     expect(draft.get_by_label("Draft reply")).to_have_value(re.compile("parking", re.I))
@@ -104,7 +91,7 @@ def test_playground_intents_policy_and_configuration(page: Page, live_app, app_d
     update_booking_policy(workspace_id, min_notice_minutes=0, max_advance_days=30, max_bookings_per_day=None,
                           require_confirmation=False, reminder_lead_minutes=0)
     save_service(workspace_id, name="Cleaning", duration_minutes=45)
-    _log_in(page, base, email, "/dashboard/assistant")
+    log_in(page, base, email, then="/dashboard/assistant")
 
     page.get_by_label("Customer message").fill("Can I come for a cleaning the day after tomorrow at 9:45?")
     page.get_by_role("button", name="Try", exact=True).click()
@@ -175,7 +162,7 @@ def test_knowledge_gaps_show_unanswered_questions(page: Page, live_app, app_db):
         portal.send_customer_message(token, question)
     assert wait_until_idle(120)
 
-    _log_in(page, base, email, "/dashboard/knowledge")
+    log_in(page, base, email, then="/dashboard/knowledge")
     gap = page.get_by_test_id("knowledge-gap").first
     expect(gap).to_contain_text("laser hair removal")
     expect(gap).to_contain_text("asked 2×")
@@ -205,8 +192,8 @@ def test_a_customer_books_in_the_chat_with_the_offered_times(browser, live_app, 
     # The customer's phone is set to London time; the business is in New York.
     customer = browser.new_context(viewport={"width": 390, "height": 844}, timezone_id="Europe/London").new_page()
     customer.set_default_timeout(30000)
-    _identify(customer, base, slug, "(212) 555-0190", "Kai")
-    _send(customer, "I'd like to book an appointment")
+    identify(customer, base, slug, "(212) 555-0190", "Kai")
+    send(customer, "I'd like to book an appointment")
     offered = customer.get_by_test_id("quick-reply")
     expect(offered).to_have_count(4, timeout=30000)
     label = offered.nth(1).inner_text()
@@ -221,7 +208,7 @@ def test_a_customer_books_in_the_chat_with_the_offered_times(browser, live_app, 
     owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     owner.set_default_timeout(30000)
 
-    _log_in(owner, base, _owner_email(workspace_id), "/dashboard/inbox")
+    log_in(owner, base, _owner_email(workspace_id), then="/dashboard/inbox")
     owner.get_by_role("button", name="Conversation with Kai").click()
     owner.get_by_test_id("contact-bookings").get_by_text(appointment.label).click()
     expect(owner.get_by_role("dialog")).to_contain_text("Check-up")

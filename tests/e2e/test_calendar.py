@@ -5,7 +5,6 @@ elsewhere arrive live; never sees another workspace's appointments; the week at 
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlencode, urlparse
 from zoneinfo import ZoneInfo
@@ -14,27 +13,23 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import GOOGLE_CONSENT_PATH
+from tests.e2e.steps import log_in, make_business
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-battery-9"
 TZ = "America/Chicago"
 
 
 def _business(name: str, owner: str, service: str) -> tuple[str, int, int]:
-    from backend.accounts.service import sign_up
+    """A salon open Monday to Saturday 9-17 that confirms bookings itself, with one service."""
     from backend.calendar.availability import save_service, set_weekly_hours, update_booking_policy
-    from backend.workspaces.service import update_profile
 
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    result = sign_up(email, PASSWORD, owner, name)
-    update_profile(result.workspace_id, name=name, ai_role="salon", ai_personality="friendly",
-                   assistant_name="Mia", timezone=TZ)
-    set_weekly_hours(result.workspace_id, {d: [("09:00", "17:00")] for d in range(6)})
-    update_booking_policy(result.workspace_id, min_notice_minutes=60, max_advance_days=60, max_bookings_per_day=None,
+    email, _, workspace_id = make_business(name, owner=owner, timezone=TZ)
+    set_weekly_hours(workspace_id, {d: [("09:00", "17:00")] for d in range(6)})
+    update_booking_policy(workspace_id, min_notice_minutes=60, max_advance_days=60, max_bookings_per_day=None,
                           require_confirmation=True, reminder_lead_minutes=1440)
-    service_id = save_service(result.workspace_id, name=service, duration_minutes=30).id
-    return email, result.workspace_id, service_id
+    service_id = save_service(workspace_id, name=service, duration_minutes=30).id
+    return email, workspace_id, service_id
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -78,11 +73,7 @@ def test_schedule_confirm_move_cancel_book_and_block(page: Page, live_app, app_d
     _busy(ws, "Iris's calendar", _at(day, 12), _at(day, 13))
     _busy(other_ws, "Otto's calendar", _at(day, 15), _at(day, 16))
 
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    log_in(page, base, email)
     page.get_by_role("link", name="Calendar", exact=True).first.click()
     expect(page.get_by_role("heading", name="Calendar", exact=True)).to_be_visible()
     expect(page.get_by_text(f"Times in {TZ}")).to_be_visible()
@@ -202,19 +193,9 @@ def test_schedule_confirm_move_cancel_book_and_block(page: Page, live_app, app_d
 
 
 def test_no_services_points_to_setup(page: Page, live_app, app_db):
-    from backend.accounts.service import sign_up
-    from backend.workspaces.service import update_profile
-
     base = live_app[0]
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    result = sign_up(email, PASSWORD, "Nia Lo", "New Nails")
-    update_profile(result.workspace_id, name="New Nails", ai_role="salon", ai_personality="friendly",
-                   assistant_name="Mia", timezone=TZ)
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    email, _, _ = make_business("New Nails", owner="Nia Lo", timezone=TZ)
+    log_in(page, base, email)
     page.goto(f"{base}/dashboard/calendar")
     expect(page.get_by_role("heading", name="Add a service to start taking bookings")).to_be_visible()
     page.get_by_role("button", name="Open Setup").click()
@@ -227,11 +208,7 @@ def test_setup_and_sync_tabs(page: Page, browser, live_app, app_db):
 
     base = live_app[0]
     email, ws, _ = _business("Setup Studio", "Lena Park", "Consultation")
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    log_in(page, base, email)
     page.goto(f"{base}/dashboard/calendar?tab=setup")
 
     # A service: bad input is refused in the dialog, good input listed.

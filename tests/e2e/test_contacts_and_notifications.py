@@ -3,51 +3,39 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from tests.e2e.steps import log_in, make_business
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-battery-9"
 
 
 def _business_with_customers(name: str):
-    from backend.accounts.service import sign_up
-    from backend.messaging import portal
-    from backend.workspaces.service import update_profile
-
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    result = sign_up(email, PASSWORD, "Noor Haddad", name)
-    profile = update_profile(result.workspace_id, name=name, ai_role="real_estate", ai_personality="professional",
-                             assistant_name="Sage", timezone="Europe/London")
-    # These pages are about contacts and notices: the assistant's answers would only reorder the previews.
     from backend.ai.reply_settings import update_reply_settings
+    from backend.messaging import portal
 
-    update_reply_settings(result.workspace_id, reply_policy="auto_above_threshold", auto_send_threshold=0.75,
+    email, slug, workspace_id = make_business(name, owner="Noor Haddad", role="real_estate",
+                                              personality="professional", assistant_name="Sage",
+                                              timezone="Europe/London")
+    # These pages are about contacts and notices: the assistant's answers would only reorder the previews.
+    update_reply_settings(workspace_id, reply_policy="auto_above_threshold", auto_send_threshold=0.75,
                           ai_enabled=False)
     customers = {}
     for phone, first in (("+44 20 7946 0011", "Olivia"), ("+44 20 7946 0022", "Liam"), ("+44 20 7946 0033", "")):
-        identity = portal.identify_customer(profile.slug, phone, first_name=first)
+        identity = portal.identify_customer(slug, phone, first_name=first)
         portal.send_customer_message(identity.session_token, f"Hello from {first or 'someone'}")
         customers[first or phone] = identity
-    return email, result.workspace_id, customers
-
-
-def _log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    return email, workspace_id, customers
 
 
 def test_notification_bell_counts_lists_and_opens_the_conversation(page: Page, live_app, app_db):
     base = live_app[0]
     email, ws_id, _ = _business_with_customers("Bell Estates")
-    _log_in(page, base, email)
+    log_in(page, base, email)
     expect(page.get_by_label("unread notifications").first).to_have_text("3")
     page.get_by_role("button", name="Notifications").first.click()
     expect(page.get_by_text("New conversation with Olivia")).to_be_visible()
@@ -81,7 +69,7 @@ def test_contacts_search_edit_merge_and_erase(page: Page, live_app, app_db):
 
     base = live_app[0]
     email, ws_id, customers = _business_with_customers("Directory Homes")
-    _log_in(page, base, email)
+    log_in(page, base, email)
     page.get_by_role("link", name="Contacts", exact=True).first.click()
     expect(page.get_by_role("link", name="Olivia")).to_be_visible()
     expect(page.get_by_role("link", name="Liam")).to_be_visible()

@@ -3,15 +3,13 @@ test retrieval, read the passages, add a question and answer, delete."""
 
 from __future__ import annotations
 
-import re
-import uuid
-
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.steps import log_in, make_business
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-battery-9"
 PRICES = """# Price list
 
 ## Haircuts
@@ -26,18 +24,8 @@ Cancel at least 24 hours ahead, otherwise we charge half the price.
 
 
 def _owner(page: Page, base: str) -> None:
-    from backend.accounts.service import sign_up
-    from backend.workspaces.service import update_profile
-
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    result = sign_up(email, PASSWORD, "Iris Kim", "Shear Joy")
-    update_profile(result.workspace_id, name="Shear Joy", ai_role="salon", ai_personality="friendly",
-                   assistant_name="Mia", timezone="America/Chicago")
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    email, _, _ = make_business("Shear Joy", owner="Iris Kim", timezone="America/Chicago")
+    log_in(page, base, email)
     page.get_by_role("link", name="Knowledge", exact=True).first.click()
     expect(page.get_by_role("heading", name="Add what you know")).to_be_visible()
 

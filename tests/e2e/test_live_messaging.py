@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import subprocess
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,48 +14,12 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.steps import browser_from
+from tests.e2e.steps import browser_from, identify, make_business, open_inbox, send
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-battery-9"
 MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
                b"trailer<</Root 1 0 R>>\n%%EOF\n")
-
-
-def _business(name: str) -> tuple[str, str, str]:
-    """An onboarded workspace made through the services. Returns (email, slug, workspace_id)."""
-    from backend.accounts.service import sign_up
-    from backend.workspaces.service import update_profile
-
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    result = sign_up(email, PASSWORD, "Rosa Diaz", name)
-    profile = update_profile(result.workspace_id, name=name, ai_role="salon", ai_personality="friendly",
-                             assistant_name="Mia", timezone="America/New_York")
-    return email, profile.slug, result.workspace_id
-
-
-def _owner_inbox(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
-    page.get_by_role("link", name=re.compile("^Inbox")).first.click()
-    expect(page).to_have_url(re.compile(r"/dashboard/inbox"))
-
-
-def _identify(page: Page, base: str, slug: str, phone: str, name: str = "") -> None:
-    page.goto(f"{base}/portal/{slug}")
-    page.get_by_label("Phone number").fill(phone)
-    if name:
-        page.get_by_label("First name (optional)").fill(name)
-    page.get_by_role("button", name="Start chatting").click()
-
-
-def _send(page: Page, text: str, box: str = "Message") -> None:
-    page.get_by_label(box, exact=True).fill(text)
-    page.get_by_label(box, exact=True).press("Enter")
 
 
 @pytest.fixture(scope="module")
@@ -82,20 +45,20 @@ def microphone_browser(playwright_instance, voice_clip):
 def test_customer_and_owner_talk_live_and_nobody_else_sees_it(browser, microphone_browser, live_app, app_db,
                                                               tmp_path):
     base = live_app[0]
-    email, slug, _ = _business("Velvet Salon")
-    other_email, other_slug, _ = _business("Other Salon")
+    email, slug, _ = make_business("Velvet Salon")
+    other_email, other_slug, _ = make_business("Other Salon")
 
     owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     owner.set_default_timeout(15000)
-    _owner_inbox(owner, base, email)
+    open_inbox(owner, base, email)
     expect(owner.get_by_text("No conversations here yet")).to_be_visible()
 
     customer_ctx = microphone_browser.new_context(viewport={"width": 390, "height": 844},
                                                   permissions=["microphone"])
     customer = customer_ctx.new_page()
     customer.set_default_timeout(15000)
-    _identify(customer, base, slug, "(212) 555-0147", "Jordan")
-    _send(customer, "Hi! Do you have parking nearby?")
+    identify(customer, base, slug, "(212) 555-0147", "Jordan")
+    send(customer, "Hi! Do you have parking nearby?")
     expect(customer.get_by_text("Hi! Do you have parking nearby?")).to_be_visible()
 
     # The conversation appears in the owner's inbox without a reload, with its unread count.
@@ -115,12 +78,12 @@ def test_customer_and_owner_talk_live_and_nobody_else_sees_it(browser, microphon
     expect(owner.get_by_text("Customer is typing…")).to_be_visible()
     customer.get_by_label("Message", exact=True).fill("")
 
-    _send(owner, "Yes! Free parking behind the building.", box="Reply")
+    send(owner, "Yes! Free parking behind the building.", box="Reply")
     expect(customer.get_by_text("Yes! Free parking behind the building.")).to_be_visible()
     expect(customer.get_by_text("Rosa Diaz")).to_be_visible()
 
     # HTML is shown as text, never run.
-    _send(customer, "<b>bold</b><img src=x onerror=\"window.__pwned=1\">")
+    send(customer, "<b>bold</b><img src=x onerror=\"window.__pwned=1\">")
     expect(owner.locator("#chat-scroller").get_by_text("<b>bold</b><img src=x onerror=\"window.__pwned=1\">")
            ).to_be_visible()
     assert owner.evaluate("window.__pwned") is None
@@ -148,7 +111,7 @@ def test_customer_and_owner_talk_live_and_nobody_else_sees_it(browser, microphon
 
     # A second customer of the same business sees none of it.
     second = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    _identify(second, base, slug, "+1 646 555 0199", "Priya")
+    identify(second, base, slug, "+1 646 555 0199", "Priya")
     expect(second.get_by_label("Message", exact=True)).to_be_visible()
     expect(second.get_by_text("Do you have parking")).to_have_count(0)
     expect(second.get_by_text("Free parking")).to_have_count(0)
@@ -161,7 +124,7 @@ def test_customer_and_owner_talk_live_and_nobody_else_sees_it(browser, microphon
         ws_id = s.exec(select(Workspace.id).where(Workspace.slug == slug)).one()
         convo_id = s.exec(select(Conversation.id).where(Conversation.workspace_id == ws_id)).first()
     intruder = browser.new_context().new_page()
-    _owner_inbox(intruder, base, other_email)
+    open_inbox(intruder, base, other_email)
     expect(intruder.get_by_text("No conversations here yet")).to_be_visible()
     intruder.goto(f"{base}/dashboard/inbox?c={convo_id}")
     expect(intruder.get_by_role("heading", name="Pick a conversation")).to_be_visible()
@@ -176,10 +139,10 @@ def test_returning_customer_on_a_new_browser_needs_the_texted_code(browser, live
     from backend.models import OutboxMessage
 
     base = live_app[0]
-    _, slug, ws_id = _business("Codes Barbers")
+    _, slug, ws_id = make_business("Codes Barbers")
     first = browser.new_context().new_page()
-    _identify(first, base, slug, "+1 917 555 0123", "Sam")
-    _send(first, "My first visit question")
+    identify(first, base, slug, "+1 917 555 0123", "Sam")
+    send(first, "My first visit question")
     expect(first.get_by_text("My first visit question")).to_be_visible()
     # Reload keeps the session and the history in the same browser.
     first.reload()
@@ -187,7 +150,7 @@ def test_returning_customer_on_a_new_browser_needs_the_texted_code(browser, live
     first.context.close()
 
     fresh = browser.new_context().new_page()
-    _identify(fresh, base, slug, "917-555-0123")
+    identify(fresh, base, slug, "917-555-0123")
     expect(fresh.get_by_role("heading", name="Welcome back")).to_be_visible()
     expect(fresh.get_by_text("My first visit question")).to_have_count(0)
     fresh.get_by_role("button", name="Text me a code").click()  # typing the number alone texts nothing
@@ -208,10 +171,10 @@ def test_returning_customer_on_a_new_browser_needs_the_texted_code(browser, live
 
 def test_portal_refuses_bad_phone_and_empty_or_long_messages(page: Page, live_app, app_db):
     base = live_app[0]
-    _, slug, _ = _business("Checks Spa")
-    _identify(page, base, slug, "12")
+    _, slug, _ = make_business("Checks Spa")
+    identify(page, base, slug, "12")
     expect(page.get_by_role("alert")).to_contain_text("phone number")
-    _identify(page, base, slug, "+1 415 555 0100")
+    identify(page, base, slug, "+1 415 555 0100")
     page.get_by_label("Message", exact=True).fill("   ")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("alert")).to_be_visible()
@@ -241,7 +204,7 @@ def test_a_stranger_on_a_customers_number_never_reads_what_the_customer_writes_a
     from backend.messaging import portal
 
     base = live_app[0]
-    email, slug, ws_id = _business("Planted Dental")
+    email, slug, ws_id = make_business("Planted Dental")
     # The customer's earlier conversation, from a phone that entered the code.
     earlier = portal.identify_customer(slug, "+1 917 555 0188", "Jordan")
     portal.send_verification_code(earlier.session_token)
@@ -250,21 +213,21 @@ def test_a_stranger_on_a_customers_number_never_reads_what_the_customer_writes_a
 
     stranger = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     stranger.set_default_timeout(30000)
-    _identify(stranger, base, slug, "917-555-0188")
+    identify(stranger, base, slug, "917-555-0188")
     expect(stranger.get_by_role("heading", name="Welcome back")).to_be_visible()
     stranger.get_by_role("button", name="Skip: start a new conversation").click()
-    _send(stranger, "Hi, it's me on my new phone")
+    send(stranger, "Hi, it's me on my new phone")
     expect(stranger.get_by_text("Hi, it's me on my new phone")).to_be_visible()
 
     customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     customer.set_default_timeout(30000)
-    _identify(customer, base, slug, "(917) 555-0188")
+    identify(customer, base, slug, "(917) 555-0188")
     customer.get_by_role("button", name="Text me a code").click()
     expect(customer.get_by_role("status")).to_contain_text("We texted a 6-digit code")
     customer.get_by_label("Verification code").fill(_last_code(ws_id))
     customer.get_by_role("button", name="Verify").click()
     expect(customer.get_by_text("Question about my crown")).to_be_visible()
-    _send(customer, "Here are my test results, private")
+    send(customer, "Here are my test results, private")
     expect(customer.get_by_text("Here are my test results, private")).to_be_visible()
 
     # Live events had time to arrive (the customer's own page already has the message); then a reload.
@@ -278,7 +241,7 @@ def test_a_stranger_on_a_customers_number_never_reads_what_the_customer_writes_a
 
     owner = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     owner.set_default_timeout(30000)
-    _owner_inbox(owner, base, email)
+    open_inbox(owner, base, email)
     threads = owner.get_by_role("button", name="Conversation with Jordan")
     expect(threads).to_have_count(2)
     expect(owner.get_by_text("Unverified number")).to_have_count(1)
@@ -296,12 +259,12 @@ def test_a_stranger_typing_a_customers_number_cannot_use_up_their_codes(browser,
     from backend.messaging import portal
 
     base = live_app[0]
-    _, slug, ws_id = _business("Quota Dental")
+    _, slug, ws_id = make_business("Quota Dental")
     earlier = portal.identify_customer(slug, "+1 917 555 0166", "Jordan")
     portal.send_customer_message(earlier.session_token, "Question about my bridge")
 
     stranger = browser_from(browser, "203.0.113.66", viewport={"width": 390, "height": 844})
-    _identify(stranger, base, slug, "917-555-0166")
+    identify(stranger, base, slug, "917-555-0166")
     stranger.get_by_role("button", name="Text me a code").click()
     expect(stranger.get_by_role("status")).to_contain_text("We texted a 6-digit code")
     for _ in range(2):
@@ -316,7 +279,7 @@ def test_a_stranger_typing_a_customers_number_cannot_use_up_their_codes(browser,
     expect(stranger.get_by_text(re.compile("can't be used any more"))).to_be_visible()
 
     customer = browser_from(browser, "198.51.100.20", viewport={"width": 390, "height": 844})
-    _identify(customer, base, slug, "(917) 555-0166")
+    identify(customer, base, slug, "(917) 555-0166")
     customer.get_by_role("button", name="Text me a code").click()
     expect(customer.get_by_role("status")).to_contain_text("We texted a 6-digit code")
     customer.get_by_label("Verification code").fill(_last_code(ws_id))
@@ -340,7 +303,7 @@ def test_a_browser_without_the_code_is_not_told_the_appointment_and_the_offered_
     from backend.models.types import utcnow
 
     base = live_app[0]
-    _, slug, ws_id = _business("Private Dental")
+    _, slug, ws_id = make_business("Private Dental")
     set_weekly_hours(ws_id, {day: [("08:00", "20:00")] for day in range(7)})
     update_booking_policy(ws_id, min_notice_minutes=0, max_advance_days=30, max_bookings_per_day=None,
                           require_confirmation=False, reminder_lead_minutes=0)
@@ -352,8 +315,8 @@ def test_a_browser_without_the_code_is_not_told_the_appointment_and_the_offered_
 
     stranger = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     stranger.set_default_timeout(30000)
-    _identify(stranger, base, slug, "646 555 0177")
-    _send(stranger, "When is my appointment?")
+    identify(stranger, base, slug, "646 555 0177")
+    send(stranger, "When is my appointment?")
     code_button = stranger.get_by_test_id("quick-reply").filter(has_text="Send me a code")
     expect(code_button).to_be_visible()
     expect(stranger.get_by_text("Root canal")).to_have_count(0)
@@ -365,6 +328,6 @@ def test_a_browser_without_the_code_is_not_told_the_appointment_and_the_offered_
     stranger.get_by_label("Verification code").fill(_last_code(ws_id))
     stranger.get_by_role("button", name="Verify").click()
     expect(stranger.get_by_test_id("quick-reply")).to_have_count(0)  # the offer is spent
-    _send(stranger, "When is my appointment?")
+    send(stranger, "When is my appointment?")
     expect(stranger.get_by_text(re.compile(r"You're booked for Root canal on .*10:00"))).to_be_visible()
     stranger.context.close()

@@ -4,22 +4,16 @@ use the dashboard, log out and back in, and every way it can go wrong on the way
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from tests.e2e.steps import browser_from, make_business
+from tests.e2e.steps import PASSWORD, browser_from, make_business, new_email, submit_login
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-battery-9"
-
-
-def _email() -> str:
-    return f"owner-{uuid.uuid4().hex[:8]}@example.com"
 
 
 def _sign_up(page: Page, base: str, email: str, business: str = "Harbor Law Group", name: str = "Lena Ortiz"):
@@ -31,16 +25,9 @@ def _sign_up(page: Page, base: str, email: str, business: str = "Harbor Law Grou
     page.get_by_role("button", name="Create account").click()
 
 
-def _log_in(page: Page, base: str, email: str, password: str = PASSWORD):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_sign_up_set_up_use_dashboard_log_out_and_in(page: Page, live_app, app_db):
     base = live_app[0]
-    email = _email()
+    email = new_email()
     _sign_up(page, base, email)
 
     expect(page).to_have_url(re.compile(r"/setup$"))
@@ -89,7 +76,7 @@ def test_sign_up_set_up_use_dashboard_log_out_and_in(page: Page, live_app, app_d
     page.goto(f"{base}/dashboard")
     expect(page).to_have_url(re.compile(r"/login"))
 
-    _log_in(page, base, email)
+    submit_login(page, base, email)
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.get_by_role("heading", name="Hello, Lena")).to_be_visible()
 
@@ -124,7 +111,7 @@ def test_sign_up_refuses_bad_input_and_writes_nothing(page: Page, live_app, app_
         assert len(s.exec(select(User)).all()) == users_before
         assert len(s.exec(select(Workspace)).all()) == workspaces_before
 
-    email = _email()
+    email = new_email()
     _sign_up(page, base, email, business="First Co")
     expect(page).to_have_url(re.compile(r"/setup$"))
     page.context.clear_cookies()
@@ -137,7 +124,7 @@ def test_sign_up_refuses_bad_input_and_writes_nothing(page: Page, live_app, app_
 
 def test_setup_refuses_bad_profile_and_keeps_it_unchanged(page: Page, live_app, app_db):
     base = live_app[0]
-    _sign_up(page, base, _email(), business="Pine Bakery")
+    _sign_up(page, base, new_email(), business="Pine Bakery")
     expect(page).to_have_url(re.compile(r"/setup$"))
     page.get_by_label("Business name").fill("   ")
     page.get_by_role("button", name="Save and open my dashboard").click()
@@ -165,15 +152,15 @@ def test_a_strangers_wrong_passwords_do_not_lock_the_owner_out(browser, live_app
     email, _, _ = make_business("Lockout Test Co")
     stranger = browser_from(browser, "203.0.113.66")
     for _ in range(5):
-        _log_in(stranger, base, email, "not-the-password")
+        submit_login(stranger, base, email, "not-the-password")
         expect(stranger.get_by_role("alert")).to_contain_text("Wrong email or password")
-    _log_in(stranger, base, email, PASSWORD)  # even the right password waits, from that address
+    submit_login(stranger, base, email, PASSWORD)  # even the right password waits, from that address
     refusal = stranger.get_by_role("alert")
     expect(refusal).to_contain_text("Too many failed attempts")
     expect(stranger).to_have_url(re.compile(r"/login"))
 
     owner = browser_from(browser, "198.51.100.20")
-    _log_in(owner, base, email, PASSWORD)
+    submit_login(owner, base, email, PASSWORD)
     expect(owner).to_have_url(re.compile(r"/dashboard$"))
     # The stranger is told how long to wait (the wait grows with each failure), not that the account is locked.
     expect(refusal).to_contain_text(re.compile(r"Try again in \d+ seconds"))
@@ -187,7 +174,7 @@ def test_expired_session_sends_back_to_login_with_reason(page: Page, live_app, a
     from backend.models.types import utcnow
 
     base = live_app[0]
-    email = _email()
+    email = new_email()
     _sign_up(page, base, email, business="Expiry Dental")
     expect(page).to_have_url(re.compile(r"/setup$"))
     with session_scope() as s:
@@ -204,7 +191,7 @@ def test_password_reset_through_the_outbox(page: Page, live_app, app_db):
     from backend.models import OutboxMessage
 
     base = live_app[0]
-    email = _email()
+    email = new_email()
     _sign_up(page, base, email, business="Reset Salon")
     expect(page).to_have_url(re.compile(r"/setup$"))
     page.get_by_role("button", name="Log out").click()
@@ -237,15 +224,15 @@ def test_password_reset_through_the_outbox(page: Page, live_app, app_db):
     page.goto(link)
     expect(page.get_by_role("alert")).to_contain_text("not valid any more")
 
-    _log_in(page, base, email, PASSWORD)
+    submit_login(page, base, email, PASSWORD)
     expect(page.get_by_role("alert")).to_contain_text("Wrong email or password")
-    _log_in(page, base, email, "a-brand-new-passphrase")
+    submit_login(page, base, email, "a-brand-new-passphrase")
     expect(page).to_have_url(re.compile(r"/setup$"))
 
 
 def test_portal_link_known_unknown_and_regenerated(page: Page, live_app, app_db, browser):
     base = live_app[0]
-    _sign_up(page, base, _email(), business="Summit Fitness")
+    _sign_up(page, base, new_email(), business="Summit Fitness")
     expect(page).to_have_url(re.compile(r"/setup$"))
     page.get_by_label("Assistant's name").fill("Coach Kai")
     page.get_by_role("button", name="Save and open my dashboard").click()
@@ -281,7 +268,7 @@ def test_dashboard_requires_login_and_demo_login_works(page: Page, live_app, app
     expect(page).to_have_url(re.compile(r"/login"))
 
     login = seed_demo()
-    _log_in(page, base, login.email, login.password)
+    submit_login(page, base, login.email, login.password)
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.get_by_role("heading", name="Hello, Maya")).to_be_visible()
     expect(page.get_by_text("Open conversations")).to_be_visible()

@@ -24,8 +24,8 @@ from backend.calendar.availability import (
 )
 from backend.calendar.booking import book_appointment
 from backend.errors import NotFound, ServiceError
+from tests.unit.calendar.test_booking import NOW, at, business
 from tests.unit.messaging_helpers import make_workspace, settle_background  # noqa: F401
-from tests.unit.test_calendar_booking import NOW, at, business
 
 
 def test_services_crud_and_validation(db):

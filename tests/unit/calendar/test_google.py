@@ -35,7 +35,7 @@ from tests.integration.helpers import free_ports
 from tests.unit.calendar_helpers import add_appointment, at, busy_periods, connection, links, update_appointment
 from tests.unit.messaging_helpers import make_workspace, settings_override
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "google"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "google"
 CLIENT = {"google_client_id": "1234-frontdesk.apps.googleusercontent.com", "google_client_secret": "GOCSPX-test"}
 API = "https://www.googleapis.com/calendar/v3"
 

@@ -15,8 +15,8 @@ from backend.db import session_scope
 from backend.models import Appointment, Conversation, Message, OutboxMessage
 from backend.providers.background import background_task, start_scheduler, stop_scheduler
 from backend.providers.storage import get_storage
+from tests.unit.calendar.test_booking import NOW, at, business, contact
 from tests.unit.messaging_helpers import settle, settle_background  # noqa: F401
-from tests.unit.test_calendar_booking import NOW, at, business, contact
 
 
 def conversation(ws: int, contact_id: int) -> int:

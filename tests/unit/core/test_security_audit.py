@@ -12,7 +12,7 @@ from backend.accounts.service import sign_up
 from backend.security_audit import FAIL, PASS, WARN, run_audit
 from backend.settings import Settings, get_settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _audit(**env: str) -> tuple[int, list[str], dict]:

@@ -146,7 +146,7 @@ def test_the_readers_do_not_run_the_main_script_again(tmp_path):
             readers = {{run_isolated(sleep_then_return, 0) for _ in range(3)}}
             print(len(readers), os.getpid())
     """))
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode == 0, done.stderr
