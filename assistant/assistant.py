@@ -12,7 +12,7 @@ from assistant.pages.dashboard.ai_assistant import AssistantState, assistant_pag
 from assistant.pages.dashboard.api_tokens import ApiTokensState
 from assistant.pages.dashboard.areas import AREAS, area_page
 from assistant.pages.dashboard.booking_setup import BookingSetupState
-from assistant.pages.dashboard.calendar import CalendarState, calendar_page
+from assistant.pages.dashboard.calendar import AppointmentState, CalendarState, calendar_page
 from assistant.pages.dashboard.calendar_sync import CalendarSyncState
 from assistant.pages.dashboard.contacts import ContactDetailState, ContactsState, contact_detail_page, contacts_page
 from assistant.pages.dashboard.drafts import DraftsState, drafts_page
@@ -92,7 +92,8 @@ app.add_page(drafts_page, route="/dashboard/drafts", title="Drafts · Front Desk
 app.add_page(assistant_page, route="/dashboard/assistant", title="Assistant · Front Desk",
              on_load=_dashboard(AssistantState.load))
 app.add_page(calendar_page, route="/dashboard/calendar", title="Calendar · Front Desk",
-             on_load=_dashboard(CalendarState.load, BookingSetupState.load, CalendarSyncState.load))
+             on_load=_dashboard(CalendarState.load, AppointmentState.load_linked, BookingSetupState.load,
+                                CalendarSyncState.load))
 for _key, (_title, *_rest) in AREAS.items():
     app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
                  on_load=_dashboard())

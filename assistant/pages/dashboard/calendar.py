@@ -1,7 +1,9 @@
 """Calendar: the owner's schedule (day and week time grids, an upcoming list), each appointment's details and
 actions, manual bookings for walk-ins and phone calls, time blocks; beside it the Setup and Sync tabs.
 
-State: calendar_state.py; dialogs: calendar_dialogs.py."""
+State: calendar_state.py (the range in sight) and its substates calendar_appointment_state.py (the open
+appointment) and calendar_forms_state.py (a new booking, a time block); layout: calendar_layout.py; dialogs:
+calendar_dialogs.py."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ import reflex as rx
 from assistant.components.forms import form_alert
 from assistant.components.layout import dashboard_shell, empty_state, page_header, tab_bar
 from assistant.pages.dashboard.booking_setup import booking_setup_panel
+from assistant.pages.dashboard.calendar_appointment_state import AppointmentState
 from assistant.pages.dashboard.calendar_dialogs import block_dialog, booking_dialog, detail_dialog
-from assistant.pages.dashboard.calendar_state import FILTERS, STATUS_LABELS, TABS, VIEWS, CalendarState
+from assistant.pages.dashboard.calendar_forms_state import BlockFormState, BookingFormState
+from assistant.pages.dashboard.calendar_layout import STATUS_LABELS
+from assistant.pages.dashboard.calendar_state import FILTERS, TABS, VIEWS, CalendarState
 from assistant.pages.dashboard.calendar_sync import calendar_sync_panel
 
-__all__ = ["CalendarState", "calendar_page"]
+__all__ = ["AppointmentState", "CalendarState", "calendar_page"]
 
 
 # --- components ------------------------------------------------------------------------------------------------
@@ -48,7 +53,7 @@ def _event_block(item: rx.Var) -> rx.Component:
         class_name="cal-event cal-" + item["status"],
         **_placed(item),
         data_testid="cal-event",
-        on_click=CalendarState.open_appointment(item["id"]),
+        on_click=AppointmentState.open_appointment(item["id"]),
         type="button",
     )
 
@@ -135,7 +140,7 @@ def _appointment_list_item(item: rx.Var) -> rx.Component:
         class_name="cal-list-item",
         aria_label=item["label"],
         data_testid="cal-list-item",
-        on_click=CalendarState.open_appointment(item["id"]),
+        on_click=AppointmentState.open_appointment(item["id"]),
         type="button",
     )
 
@@ -196,7 +201,7 @@ def _no_appointments() -> rx.Component:
         rx.text("No appointments in this range", size="3", weight="bold"),
         rx.text("Customers book in the chat within your opening hours; you can add one yourself too.",
                 size="2", color=rx.color("gray", 10), text_align="center"),
-        rx.button(rx.icon("plus", size=14), "New booking", variant="soft", on_click=CalendarState.open_booking),
+        rx.button(rx.icon("plus", size=14), "New booking", variant="soft", on_click=BookingFormState.open_booking),
         align="center",
         spacing="2",
         padding_y="2rem",
@@ -250,7 +255,7 @@ def _schedule_tab() -> rx.Component:
                         "Then customers book in the chat and their appointments appear here.",
                         rx.button("Open Setup", on_click=CalendarState.set_tab("setup")),
                         rx.button(rx.icon("ban", size=14), "Block time", variant="soft", color_scheme="gray",
-                                  on_click=CalendarState.open_block)),
+                                  on_click=BlockFormState.open_block)),
             rx.card(
                 rx.vstack(
                     _toolbar(),
@@ -293,8 +298,8 @@ def calendar_page() -> rx.Component:
             rx.cond((s.tab == "schedule") & (s.services.length() > 0),
                     rx.hstack(
                         rx.button(rx.icon("ban", size=14), "Block time", variant="soft", color_scheme="gray",
-                                  on_click=s.open_block),
-                        rx.button(rx.icon("plus", size=14), "New booking", on_click=s.open_booking),
+                                  on_click=BlockFormState.open_block),
+                        rx.button(rx.icon("plus", size=14), "New booking", on_click=BookingFormState.open_booking),
                         spacing="2",
                     )),
         ),

@@ -1,11 +1,14 @@
 """The Calendar page's dialogs: an appointment's details and actions (confirm, complete, no-show, move to a free
-time, cancel with a reason), a manual booking (an existing customer or a walk-in) and a time block."""
+time, cancel with a reason), a manual booking (an existing customer or a walk-in) and a time block. Each reads its
+own substate of CalendarState; which one is open is CalendarState.dialog."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from assistant.components.forms import dialog_actions, field_error, form_alert
+from assistant.pages.dashboard.calendar_appointment_state import AppointmentState
+from assistant.pages.dashboard.calendar_forms_state import BlockFormState, BookingFormState
 from assistant.pages.dashboard.calendar_state import CalendarState
 
 
@@ -30,7 +33,7 @@ def _slot_picker(slots: rx.Var, chosen: rx.Var, on_pick, note: rx.Var) -> rx.Com
 
 
 def _reschedule_panel() -> rx.Component:
-    s = CalendarState
+    s = AppointmentState
     return rx.vstack(
         rx.heading("Move to", size="2", as_="h3"),
         rx.flex(
@@ -58,7 +61,7 @@ def _reschedule_panel() -> rx.Component:
 
 
 def _cancel_dialog() -> rx.Component:
-    s = CalendarState
+    s = AppointmentState
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button(rx.icon("x", size=14), "Cancel appointment", variant="soft",
                                           color_scheme="red", type="button")),
@@ -83,7 +86,7 @@ def _cancel_dialog() -> rx.Component:
 
 
 def detail_dialog() -> rx.Component:
-    s = CalendarState
+    s = AppointmentState
     a = s.selected
     return rx.dialog.root(
         rx.dialog.content(
@@ -95,8 +98,8 @@ def detail_dialog() -> rx.Component:
                                                aria_label="Close")),
                 align="center", width="100%", spacing="2",
             ),
-            rx.dialog.description(a["when"] + " (" + s.tz_name + ")", size="2", color=rx.color("gray", 11),
-                                  margin_top="0.25rem", data_testid="detail-when"),
+            rx.dialog.description(a["when"] + " (" + CalendarState.tz_name + ")", size="2",
+                                  color=rx.color("gray", 11), margin_top="0.25rem", data_testid="detail-when"),
             rx.vstack(
                 rx.cond(a["is_block"] != "1",
                         _detail_row("user", rx.cond(
@@ -142,13 +145,13 @@ def detail_dialog() -> rx.Component:
             ),
             max_width="520px",
         ),
-        open=s.detail_open,
+        open=CalendarState.dialog == "appointment",
         on_open_change=s.set_detail_open,
     )
 
 
 def _customer_picker() -> rx.Component:
-    s = CalendarState
+    s = BookingFormState
     return rx.vstack(
         rx.text("Customer", class_name="field-label"),
         rx.cond(
@@ -200,7 +203,7 @@ def _customer_picker() -> rx.Component:
 
 
 def booking_dialog() -> rx.Component:
-    s = CalendarState
+    s = BookingFormState
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("New booking"),
@@ -212,7 +215,7 @@ def booking_dialog() -> rx.Component:
                     rx.select.root(
                         rx.select.trigger(id="booking-service", placeholder="Choose a service", width="100%",
                                           aria_label="Service"),
-                        rx.select.content(rx.foreach(s.services, lambda sv: rx.select.item(
+                        rx.select.content(rx.foreach(CalendarState.services, lambda sv: rx.select.item(
                             sv["name"] + " · " + sv["duration"] + " min", value=sv["id"]))),
                         value=s.b_service, on_change=s.set_b_service,
                     ),
@@ -246,13 +249,13 @@ def booking_dialog() -> rx.Component:
             ),
             max_width="520px",
         ),
-        open=s.booking_open,
+        open=CalendarState.dialog == "booking",
         on_open_change=s.set_booking_open,
     )
 
 
 def block_dialog() -> rx.Component:
-    s = CalendarState
+    s = BlockFormState
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Block time"),
@@ -284,6 +287,6 @@ def block_dialog() -> rx.Component:
             ),
             max_width="440px",
         ),
-        open=s.block_open,
+        open=CalendarState.dialog == "block",
         on_open_change=s.set_block_open,
     )
