@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     demo_email: str = "demo@frontdesk.example"
     demo_password: str = "demo-password-2026"
 
+    # --- AI: personal data kept from outside AI services (LLM, embeddings API): e-mails, phones, cards and bank
+    # accounts become placeholders in what is sent and are put back in the answer. The packaged models need none.
+    redact_outside_ai: bool = True
+
     # --- AI: the language model behind the assistant; "" = no LLM, the embedded composer answers ---
     llm_base_url: str = ""  # any OpenAI-compatible chat API, e.g. https://api.openai.com/v1, http://127.0.0.1:11434/v1
     llm_api_key: str = ""
