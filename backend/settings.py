@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     login_failures_per_address_per_hour: int = 50
     login_failures_per_account_per_hour: int = 20
     min_password_length: int = 10
+    # A deleted workspace stays recoverable this long (its owner logs in and cancels); then it is purged.
+    workspace_deletion_grace_days: int = 14
 
     # --- client addresses: behind a reverse proxy, the peer is the proxy and the client is in X-Forwarded-For ---
     trusted_proxies: str = ""  # comma-separated addresses or networks (10.0.0.0/8); "" = trust no header

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from celery import Celery, signals
+from celery.schedules import crontab
 from kombu import Queue
 
 from backend.providers.background import DEFAULT_QUEUE, QUEUES, queue_of, registered_tasks
@@ -54,6 +55,8 @@ def make_celery_app(broker_url: str, result_backend: str = "") -> Celery:
             "sweep-stale-ai-runs": {"task": "sweep_stale_ai_runs", "schedule": 60.0},
             "sync-calendars": {"task": "sync_calendars", "schedule": 300.0},
             "send-due-reminders": {"task": "send_due_reminders", "schedule": 60.0},
+            "purge-deleted-workspaces": {"task": "purge_deleted_workspaces", "schedule": 3600.0},
+            "apply-retention": {"task": "apply_retention", "schedule": crontab(hour=3, minute=0)},
         },
     )
     return app

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import reflex as rx
 
+from assistant.state.client import client_address
 from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import AuthenticationError, ServiceError, SessionExpired
@@ -128,7 +129,7 @@ class AuthState(rx.State):
 
     @service_event
     def log_out(self):
-        accounts.log_out(self.session_token)
+        accounts.log_out(self.session_token, client_address=client_address(self))
         self.session_token = ""
         self._clear()
         return rx.redirect("/login?reason=logged_out")

@@ -9,6 +9,7 @@ from backend.models.accounts import (
     PasswordResetRequest,
     PasswordResetToken,
     User,
+    WorkspaceTombstone,
 )
 from backend.models.calendar import (
     Appointment,
@@ -49,5 +50,5 @@ __all__ = [
     "ConversationContext", "CustomIntent", "DateOverride", "Draft", "KnowledgeChunk", "KnowledgeDocument",
     "LoginAttempt", "Membership", "Message", "Notification", "NotificationPreference", "OutboxMessage",
     "OwnerSession", "PasswordResetRequest", "PasswordResetToken", "PortalSession", "RuleExecution", "Service", "StoredFile", "User",
-    "VerificationCode", "Webhook", "WebhookDelivery", "Workspace",
+    "VerificationCode", "Webhook", "WebhookDelivery", "Workspace", "WorkspaceTombstone",
 ]

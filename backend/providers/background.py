@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 # name is known wherever it is enqueued or executed, whichever module happened to be imported first.
 TASK_MODULES: tuple[str, ...] = (
     "backend.notifications.outbox", "backend.notifications.sms", "backend.kb.processing", "backend.ai.pipeline",
-    "backend.calendar.sync.runner", "backend.calendar.reminders",
+    "backend.calendar.sync.runner", "backend.calendar.reminders", "backend.privacy.retention",
+    "backend.privacy.deletion",
 )
 
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0)  # in-process: up to 3 retries after the first try
@@ -217,6 +218,8 @@ PERIODIC_TASKS: dict[str, float] = {
     "sweep_stale_documents": 300.0,
     "sweep_stale_ai_runs": 60.0,
     "sync_calendars": 300.0,
+    "purge_deleted_workspaces": 3600.0,  # within the hour after a grace period ends
+    "apply_retention": 86400.0,  # nightly (at start-up, then every 24 hours)
 }
 
 
