@@ -294,6 +294,23 @@ def test_a_contacts_data_is_exported_as_a_zip_and_the_export_is_logged(client, o
     assert (logged.workspace_id, logged.user_id, logged.actor) == (oak.id, None, "API token “Oak Dental sync”")
 
 
+def test_the_dashboards_signed_export_link_downloads_the_zip_and_nothing_else(client, oak):
+    from backend.privacy.export import contact_export_link
+
+    link = contact_export_link(oak.id, oak.contact_id, oak.owner_id)
+    response = client.get(link)  # no token: the signature is the key, for five minutes
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    assert json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("contact.json"))["contact"]["id"] == \
+        oak.contact_id
+    for forged in (link.replace("sig=", "sig=0"), link.replace(f"contact={oak.contact_id}&", "contact=999&"),
+                   link.split("&sig=")[0]):
+        refused = client.get(forged)
+        assert refused.status_code == 404 and "expired" in refused.json()["detail"], forged
+    with session_scope() as s:
+        logged = s.exec(select(AuditEvent).where(AuditEvent.action == "contact.exported")).one()
+    assert (logged.workspace_id, logged.user_id) == (oak.id, oak.owner_id)
+
+
 # --- files -------------------------------------------------------------------------------------------------------
 
 
