@@ -31,6 +31,9 @@ import phonenumbers
 KINDS = ("EMAIL", "PHONE", "CARD", "ACCOUNT")
 
 PLACEHOLDER = re.compile(r"\[(EMAIL|PHONE|CARD|ACCOUNT)_(\d{1,4})\]", re.I)
+# What comes back may have lost its brackets (small models write "CARD_1"): restored too, as a whole word.
+_RETURNED = re.compile(r"\[\s*(?i:(EMAIL|PHONE|CARD|ACCOUNT))_(\d{1,4})\s*\]"
+                       r"|(?<![\w])(EMAIL|PHONE|CARD|ACCOUNT)_(\d{1,4})(?![\w])")
 _LONGEST_PLACEHOLDER = len("[ACCOUNT_9999]")
 
 
@@ -229,14 +232,16 @@ class Redactor:
         return "".join(out)
 
     def restore(self, text: str) -> str:
-        """The text with every placeholder this redactor made replaced by its value; others stay as written."""
-        if not isinstance(text, str) or not self._value_of or "[" not in text:
+        """The text with every placeholder this redactor made replaced by its value (with or without its
+        brackets); any other stays as written."""
+        if not isinstance(text, str) or not self._value_of or "_" not in text:
             return text
 
         def back(m: re.Match) -> str:
-            return self._value_of.get(f"[{m.group(1).upper()}_{int(m.group(2))}]", m.group(0))
+            kind, number = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            return self._value_of.get(f"[{kind.upper()}_{int(number)}]", m.group(0))
 
-        return PLACEHOLDER.sub(back, text)
+        return _RETURNED.sub(back, text)
 
     def restore_value(self, value: Any) -> Any:
         """Strings inside dicts and lists restored (a tool call's arguments)."""
@@ -284,12 +289,13 @@ class Redactor:
 
 
 def _could_be_placeholder_start(tail: str) -> bool:
-    """True for "[", "[EM", "[EMAIL_", "[EMAIL_1": the start of a placeholder that the next chunk may finish."""
-    m = re.fullmatch(r"\[([A-Za-z]*)(?:(_)(\d{0,4}))?", tail)
+    """True for "[", "[EM", "[EMAIL_", "[EMAIL_1" (and "CAR", "CARD_" without the bracket): the start of a
+    placeholder that the next chunk may finish."""
+    m = re.fullmatch(r"\[\s*([A-Za-z]*)(?:(_)(\d{0,4}))?|([A-Z]+)(?:(_)(\d{0,4}))?", tail)
     if m is None:
         return False
-    letters = m.group(1).upper()
-    if m.group(2):
+    letters = (m.group(1) if m.group(1) is not None else m.group(4)).upper()
+    if m.group(2) or m.group(5):
         return letters in KINDS
     return any(kind.startswith(letters) for kind in KINDS)
 
@@ -319,9 +325,12 @@ class StreamRestorer:
     @staticmethod
     def _held_tail(text: str) -> int:
         start = text.rfind("[")
-        if start < 0 or len(text) - start > _LONGEST_PLACEHOLDER:
-            return 0
-        return len(text) - start if _could_be_placeholder_start(text[start:]) else 0
+        if start >= 0 and len(text) - start <= _LONGEST_PLACEHOLDER and _could_be_placeholder_start(text[start:]):
+            return len(text) - start
+        bare = re.search(r"(?<![\w])[A-Z]{1,7}(?:_\d{0,4})?$", text)
+        if bare and _could_be_placeholder_start(bare.group(0)):
+            return len(text) - bare.start()
+        return 0
 
 
 __all__ = ["KINDS", "PLACEHOLDER", "Found", "Redactor", "StreamRestorer", "find_sensitive", "iban_ok", "luhn_ok"]

@@ -113,6 +113,9 @@ def test_placeholders_are_consistent_within_one_request_and_restored():
 
     reply = redactor.restore("Thanks! We'll write to [EMAIL_1] and charge [card_1]; [EMAIL_9] is unknown.")
     assert reply == "Thanks! We'll write to jo@example.com and charge 4111 1111 1111 1111; [EMAIL_9] is unknown."
+    # A model that drops the brackets still gets the value back; a word that merely contains one does not.
+    assert redactor.restore('{"card": "CARD_1", "note": "MYCARD_1 or CARD_10"}') == \
+        '{"card": "4111 1111 1111 1111", "note": "MYCARD_1 or CARD_10"}'
 
 
 def test_one_phone_written_two_ways_is_one_placeholder():
@@ -164,6 +167,14 @@ def test_a_placeholder_split_across_chunks_is_restored():
     assert whole == "We will write to jo@example.com and charge 4111 1111 1111 1111."
     assert not any("[" in piece for piece in shown)
     assert shown[0] == "We will write to "  # the start of the placeholder waits for the rest
+
+
+def test_a_placeholder_without_brackets_split_across_chunks_is_restored():
+    redactor = Redactor()
+    redactor.redact("card 4111 1111 1111 1111")
+    shown, whole = _streamed(redactor, ["Charged CAR", "D_", "1 today. A", "ll done. CARPET"])
+    assert whole == "Charged 4111 1111 1111 1111 today. All done. CARPET"
+    assert shown[0] == "Charged "
 
 
 def test_brackets_that_are_not_placeholders_are_not_held_back():
