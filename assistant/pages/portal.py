@@ -21,7 +21,7 @@ from assistant.live import registry
 from assistant.state.client import client_address
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai.booking_dialog import SEND_CODE
-from backend.errors import AuthenticationError, NotFound, ServiceError
+from backend.errors import AuthenticationError, NotFound, PortalClosed, ServiceError
 from backend.messaging import portal
 from backend.providers.events import conversation_channel
 from backend.workspaces.service import get_public_workspace
@@ -42,6 +42,7 @@ class PortalState(rx.State):
 
     loaded: bool = False
     found: bool = False
+    closed: bool = False  # the business exists but takes no messages (its workspace is being deleted)
     slug: str = ""
     business_name: str = ""
     assistant_name: str = ""
@@ -153,8 +154,12 @@ class PortalState(rx.State):
         self.slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1].lower()
         self.phone_error = self.verify_error = self.verify_notice = self.composer_error = ""
         self.typing_seq = 0
+        self.closed = False
         try:
             ws = get_public_workspace(self.slug)
+        except PortalClosed:
+            self.found, self.closed, self.loaded = False, True, True
+            return
         except NotFound:
             self.found = False
             self.loaded = True
@@ -182,6 +187,7 @@ class PortalState(rx.State):
                                                 first_name=form_data.get("first_name", ""))
         except NotFound as exc:
             self.found = False
+            self.closed = isinstance(exc, PortalClosed)
             self.phone_error = exc.message
             return
         except ServiceError as exc:
@@ -275,6 +281,9 @@ class PortalState(rx.State):
             portal.send_customer_message(self._token(), text)
         except AuthenticationError as exc:
             self._session_lost(exc)
+            return
+        except PortalClosed:
+            self.found, self.closed = False, True
             return
         except ServiceError as exc:
             self.composer_error = exc.message
@@ -384,6 +393,26 @@ def _not_found() -> rx.Component:
                 rx.heading("We couldn't find this business", size="5", as_="h1"),
                 rx.text("The link may be mistyped, or the business may have changed it. Ask them for their current "
                         "link.", size="2", color=rx.color("gray", 11), text_align="center"),
+                align="center",
+                spacing="3",
+                padding="1.5rem",
+            ),
+            max_width="440px",
+        ),
+        min_height="100dvh",
+        padding="1rem",
+        class_name="auth-bg",
+    )
+
+
+def _closed() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.icon("store", size=36, color=rx.color("gray", 9)),
+                rx.heading("This business is no longer taking messages", size="5", as_="h1", text_align="center"),
+                rx.text("Its chat is closed. To reach them, use another way they gave you, such as their phone "
+                        "number or e-mail.", size="2", color=rx.color("gray", 11), text_align="center"),
                 align="center",
                 spacing="3",
                 padding="1.5rem",
@@ -613,7 +642,7 @@ def portal_page() -> rx.Component:
                 ),
                 class_name="auth-bg",
             ),
-            _not_found(),
+            rx.cond(PortalState.closed, _closed(), _not_found()),
         ),
     )
 

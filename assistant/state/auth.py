@@ -38,6 +38,7 @@ class AuthState(rx.State):
     workspace_name: str = ""
     workspace_slug: str = ""
     onboarded: bool = False
+    deletion_due: str = ""  # the day the workspace is to be deleted, while that is scheduled: the banner shows it
 
     # Backend-only: never sent to the browser, never settable from it.
     _user_id: int = 0
@@ -56,6 +57,7 @@ class AuthState(rx.State):
         self.workspace_name = ctx.workspace_name
         self.workspace_slug = ctx.workspace_slug
         self.onboarded = ctx.onboarded
+        self.deletion_due = ctx.deletion_due
         self._user_id = ctx.user_id
         self._workspace_id = ctx.workspace_id
 
@@ -63,6 +65,7 @@ class AuthState(rx.State):
         self.is_authenticated = False
         self.user_name = self.user_email = self.workspace_name = self.workspace_slug = ""
         self.onboarded = False
+        self.deletion_due = ""
         self._user_id = self._workspace_id = 0
 
     def _owner(self) -> accounts.OwnerContext:

@@ -26,6 +26,7 @@ from backend.models import (
 from backend.models.enums import MemberRole
 from backend.models.types import utcnow
 from backend.privacy.audit import describe_user_agent
+from backend.privacy.deletion import deletion_label
 from backend.ratelimit import describe_wait, window_wait
 from backend.security import (
     DUMMY_PASSWORD_HASH,
@@ -57,6 +58,7 @@ class OwnerContext:
     workspace_name: str
     workspace_slug: str
     onboarded: bool
+    deletion_due: str = ""  # the day the workspace is deleted, while that is scheduled ("" otherwise)
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,7 @@ def validate_session(token: str) -> OwnerContext:
             workspace_name=ws.name,
             workspace_slug=ws.slug,
             onboarded=ws.onboarded_at is not None,
+            deletion_due=deletion_label(ws),
         )
 
 

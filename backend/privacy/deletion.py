@@ -66,6 +66,11 @@ def _label(moment: datetime, timezone: str) -> str:
     return f"{local:%A} {local.day} {local:%B %Y}"
 
 
+def deletion_label(workspace: Workspace) -> str:
+    """The day a workspace is to be deleted, in its time zone; "" when no deletion is scheduled."""
+    return _label(workspace.deletion_due_at, workspace.timezone) if workspace.deletion_due_at else ""
+
+
 def _status(workspace: Workspace) -> DeletionStatus:
     if workspace.deletion_due_at is None:
         return DeletionStatus(scheduled=False)
@@ -274,5 +279,5 @@ def purge_deleted_workspaces(now: str | datetime | None = None) -> list[int]:
     return purged
 
 
-__all__ = ["DeletionStatus", "cancel_workspace_deletion", "deletion_status", "purge_deleted_workspaces",
-           "purge_workspace", "schedule_workspace_deletion"]
+__all__ = ["DeletionStatus", "cancel_workspace_deletion", "deletion_label", "deletion_status",
+           "purge_deleted_workspaces", "purge_workspace", "schedule_workspace_deletion"]
