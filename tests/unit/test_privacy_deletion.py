@@ -81,6 +81,15 @@ def _keys(workspace_id: int) -> list[str]:
         return list(s.exec(select(StoredFile.storage_key).where(StoredFile.workspace_id == workspace_id)))
 
 
+def test_the_purge_and_retention_run_on_their_own_schedules():
+    from backend.providers.background import PERIODIC_TASKS
+    from backend.tasks import celery_app
+
+    beat = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+    for task in ("purge_deleted_workspaces", "apply_retention"):
+        assert task in PERIODIC_TASKS and task in beat
+
+
 def test_asking_needs_the_exact_name_and_the_password_and_a_refusal_changes_nothing(db):
     signed, other_browser, slug, _ = _business("Oak Dental", "ana@oak.example", "+12125550147")
     for name, password, field in (("oak dental", PASSWORD, "confirm_name"), ("Oak", PASSWORD, "confirm_name"),
