@@ -228,7 +228,7 @@ def activity_people(workspace_id: int) -> list[tuple[str, str]]:
         ).all()
         logged = session.exec(
             select(User).where(User.id.in_(
-                select(AuditEvent.user_id).where(AuditEvent.workspace_id == workspace_id).distinct()))
+                tenant_select(AuditEvent, workspace_id).with_only_columns(AuditEvent.user_id).distinct()))
             .order_by(User.full_name, User.id)
         ).all()
         people: dict[int, str] = {}

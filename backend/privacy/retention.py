@@ -159,9 +159,8 @@ def apply_workspace_retention(workspace_id: int, now: datetime, batch_size: int 
         events = PendingEvents()
         with session_scope() as session:
             ids = list(session.exec(
-                select(Conversation.id)
-                .where(Conversation.workspace_id == workspace_id,
-                       Conversation.status == ConversationStatus.RESOLVED,
+                tenant_select(Conversation, workspace_id).with_only_columns(Conversation.id)
+                .where(Conversation.status == ConversationStatus.RESOLVED,
                        func.coalesce(Conversation.last_message_at, Conversation.created_at) < cutoff,
                        func.coalesce(Conversation.resolved_at, Conversation.created_at) < cutoff)
                 .order_by(Conversation.id).limit(batch_size)
