@@ -8,6 +8,7 @@ import contextlib
 import reflex as rx
 
 from assistant.live import live_listener
+from assistant.pages.dashboard.activity import ActivityState, activity_page
 from assistant.pages.dashboard.ai_assistant import AssistantState, assistant_page
 from assistant.pages.dashboard.api_tokens import ApiTokensState
 from assistant.pages.dashboard.areas import AREAS, area_page
@@ -22,6 +23,7 @@ from assistant.pages.dashboard.knowledge_gaps import GapsState
 from assistant.pages.dashboard.notification_prefs import NotificationPrefsState
 from assistant.pages.dashboard.outbox import OutboxState
 from assistant.pages.dashboard.overview import OverviewState, overview_page
+from assistant.pages.dashboard.privacy import PrivacyState
 from assistant.pages.dashboard.settings import settings_page
 from assistant.pages.login import LoginState, login_page
 from assistant.pages.password_reset import ForgotState, ResetState, forgot_page, reset_page
@@ -98,6 +100,8 @@ for _key, (_title, *_rest) in AREAS.items():
     app.add_page(area_page(_key), route=f"/dashboard/{_key}", title=f"{_title} · Front Desk",
                  on_load=_dashboard())
 app.add_page(settings_page, route="/dashboard/settings", title="Settings · Front Desk",
-             on_load=_dashboard(ProfileState.load, NotificationPrefsState.load_prefs, OutboxState.load_outbox,
-                                ApiTokensState.load_tokens))
+             on_load=_dashboard(ProfileState.load, NotificationPrefsState.load_prefs, PrivacyState.load_privacy,
+                                OutboxState.load_outbox, ApiTokensState.load_tokens))
+app.add_page(activity_page, route="/dashboard/activity", title="Activity · Front Desk",
+             on_load=_dashboard(ActivityState.load))
 app.add_page(portal_page, route="/portal/[slug]", title="Chat with us", on_load=PortalState.load)

@@ -30,3 +30,7 @@ class AuthenticationError(ServiceError):
 
 class SessionExpired(AuthenticationError):
     pass
+
+
+class PortalClosed(NotFound):
+    """The business exists but takes no messages (its workspace is being deleted)."""

@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     login_failures_per_address_per_hour: int = 50
     login_failures_per_account_per_hour: int = 20
     min_password_length: int = 10
+    # A deleted workspace stays recoverable this long (its owner logs in and cancels); then it is purged.
+    workspace_deletion_grace_days: int = 14
 
     # --- client addresses: behind a reverse proxy, the peer is the proxy and the client is in X-Forwarded-For ---
     trusted_proxies: str = ""  # comma-separated addresses or networks (10.0.0.0/8); "" = trust no header
@@ -137,6 +139,10 @@ class Settings(BaseSettings):
     # --- demo ---
     demo_email: str = "demo@frontdesk.example"
     demo_password: str = "demo-password-2026"
+
+    # --- AI: personal data kept from outside AI services (LLM, embeddings API): e-mails, phones, cards and bank
+    # accounts become placeholders in what is sent and are put back in the answer. The packaged models need none.
+    redact_outside_ai: bool = True
 
     # --- AI: the language model behind the assistant; "" = no LLM, the embedded composer answers ---
     llm_base_url: str = ""  # any OpenAI-compatible chat API, e.g. https://api.openai.com/v1, http://127.0.0.1:11434/v1

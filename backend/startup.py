@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 # Modules whose import registers background tasks (@background_task) and hooks.
 DOMAIN_MODULES: tuple[str, ...] = (
     "backend.notifications.outbox", "backend.notifications.sms", "backend.kb.processing", "backend.ai.pipeline",
-    "backend.calendar.sync.runner", "backend.calendar.reminders",
+    "backend.calendar.sync.runner", "backend.calendar.reminders", "backend.privacy.retention",
+    "backend.privacy.deletion",
 )
 
 _loaded = False

@@ -39,7 +39,7 @@ def main() -> None:
             page.wait_for_selector("text=Open conversations")
             page.wait_for_timeout(600)
             page.screenshot(path=out / f"{label}-overview.png", full_page=True)
-            for area in ("settings", "inbox", "drafts", "assistant", "knowledge"):
+            for area in ("settings", "inbox", "drafts", "assistant", "knowledge", "contacts", "activity"):
                 page.goto(f"{base}/dashboard/{area}")
                 page.wait_for_timeout(1200)
                 page.screenshot(path=out / f"{label}-{area}.png", full_page=True)

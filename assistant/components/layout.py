@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assistant.state.auth import AuthState
+from assistant.state.deletion import DeletionState
 from assistant.state.nav import NavState
 
 NAV_ITEMS: list[tuple[str, str, str]] = [
@@ -18,6 +19,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("context", "Context", "list_checks"),
     ("rules", "Rules", "workflow"),
     ("analytics", "Analytics", "chart_line"),
+    ("activity", "Activity", "history"),
     ("settings", "Settings", "settings"),
 ]
 
@@ -242,6 +244,25 @@ def page_header(title: str, description: str, *actions: rx.Component) -> rx.Comp
     )
 
 
+def deletion_banner() -> rx.Component:
+    """On every dashboard page while the workspace is due to be deleted: when, and the way back."""
+    return rx.cond(
+        AuthState.deletion_due != "",
+        rx.flex(
+            rx.hstack(
+                rx.icon("triangle_alert", size=18, color=rx.color("red", 11), flex_shrink="0"),
+                rx.text("This workspace will be deleted on ", rx.text.strong(AuthState.deletion_due),
+                        ". Your customer portal is closed.", size="2", color=rx.color("red", 12)),
+                align="center", spacing="2",
+            ),
+            rx.button(rx.icon("undo_2", size=14), "Cancel deletion", size="2", color_scheme="red",
+                      on_click=DeletionState.cancel, loading=DeletionState.cancelling, flex_shrink="0"),
+            justify="between", align="center", gap="0.75rem", wrap="wrap", width="100%",
+            role="alert", class_name="deletion-banner",
+        ),
+    )
+
+
 def dashboard_shell(active: str, *children: rx.Component) -> rx.Component:
     """Shown only once the session is validated; until then a loading state, never a flash of content."""
     return rx.cond(
@@ -251,6 +272,7 @@ def dashboard_shell(active: str, *children: rx.Component) -> rx.Component:
             rx.vstack(
                 _mobile_bar(active),
                 rx.vstack(
+                    deletion_banner(),
                     *children,
                     spacing="5",
                     width="100%",

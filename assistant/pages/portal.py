@@ -24,14 +24,14 @@ __all__ = ["PortalState", "portal_page"]
 UPLOAD_ID = "portal-upload"
 
 
-def _not_found() -> rx.Component:
+def _notice_card(title: str, body: str) -> rx.Component:
+    """A whole page that only says why there is no chat here."""
     return rx.center(
         rx.card(
             rx.vstack(
                 rx.icon("store", size=36, color=rx.color("gray", 9)),
-                rx.heading("We couldn't find this business", size="5", as_="h1"),
-                rx.text("The link may be mistyped, or the business may have changed it. Ask them for their current "
-                        "link.", size="2", color=rx.color("gray", 11), text_align="center"),
+                rx.heading(title, size="5", as_="h1", text_align="center"),
+                rx.text(body, size="2", color=rx.color("gray", 11), text_align="center"),
                 align="center",
                 spacing="3",
                 padding="1.5rem",
@@ -42,6 +42,16 @@ def _not_found() -> rx.Component:
         padding="1rem",
         class_name="auth-bg",
     )
+
+
+def _not_found() -> rx.Component:
+    return _notice_card("We couldn't find this business", "The link may be mistyped, or the business may have "
+                        "changed it. Ask them for their current link.")
+
+
+def _closed() -> rx.Component:
+    return _notice_card("This business is no longer taking messages", "Its chat is closed. To reach them, use "
+                        "another way they gave you, such as their phone number or e-mail.")
 
 
 def _header() -> rx.Component:
@@ -251,6 +261,6 @@ def portal_page() -> rx.Component:
                 ),
                 class_name="auth-bg",
             ),
-            _not_found(),
+            rx.cond(PortalState.closed, _closed(), _not_found()),
         ),
     )

@@ -18,7 +18,7 @@ from assistant.state.client import client_address
 from assistant.state.handlers import off_loop, read_upload, service_event
 from backend.ai.dialogs.booking import SEND_CODE
 from backend.core.live_events import conversation_channel
-from backend.errors import AuthenticationError, NotFound, ServiceError
+from backend.errors import AuthenticationError, NotFound, PortalClosed, ServiceError
 from backend.messaging import portal
 from backend.workspaces.service import get_public_workspace
 
@@ -37,6 +37,7 @@ class PortalState(rx.State):
 
     loaded: bool = False
     found: bool = False
+    closed: bool = False  # the business exists but takes no messages (its workspace is being deleted)
     slug: str = ""
     business_name: str = ""
     assistant_name: str = ""
@@ -148,8 +149,12 @@ class PortalState(rx.State):
         self.slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1].lower()
         self.phone_error = self.verify_error = self.verify_notice = self.composer_error = ""
         self.typing_seq = 0
+        self.closed = False
         try:
             ws = get_public_workspace(self.slug)
+        except PortalClosed:
+            self.found, self.closed, self.loaded = False, True, True
+            return
         except NotFound:
             self.found = False
             self.loaded = True
@@ -177,6 +182,7 @@ class PortalState(rx.State):
                                                 first_name=form_data.get("first_name", ""))
         except NotFound as exc:
             self.found = False
+            self.closed = isinstance(exc, PortalClosed)
             self.phone_error = exc.message
             return
         except ServiceError as exc:
@@ -270,6 +276,9 @@ class PortalState(rx.State):
             portal.send_customer_message(self._token(), text)
         except AuthenticationError as exc:
             self._session_lost(exc)
+            return
+        except PortalClosed:
+            self.found, self.closed = False, True
             return
         except ServiceError as exc:
             self.composer_error = exc.message

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import reflex as rx
 
+from assistant.state.client import client_address
 from assistant.state.handlers import service_event
 from backend.accounts import service as accounts
 from backend.errors import AuthenticationError, ServiceError, SessionExpired
@@ -36,6 +37,7 @@ class AuthState(rx.State):
     workspace_name: str = ""
     workspace_slug: str = ""
     onboarded: bool = False
+    deletion_due: str = ""  # the day the workspace is to be deleted, while that is scheduled: the banner shows it
 
     # Backend-only: never sent to the browser, never settable from it.
     _user_id: int = 0
@@ -54,6 +56,7 @@ class AuthState(rx.State):
         self.workspace_name = ctx.workspace_name
         self.workspace_slug = ctx.workspace_slug
         self.onboarded = ctx.onboarded
+        self.deletion_due = ctx.deletion_due
         self._user_id = ctx.user_id
         self._workspace_id = ctx.workspace_id
 
@@ -61,6 +64,7 @@ class AuthState(rx.State):
         self.is_authenticated = False
         self.user_name = self.user_email = self.workspace_name = self.workspace_slug = ""
         self.onboarded = False
+        self.deletion_due = ""
         self._user_id = self._workspace_id = 0
 
     def _owner(self) -> accounts.OwnerContext:
@@ -127,7 +131,7 @@ class AuthState(rx.State):
 
     @service_event
     def log_out(self):
-        accounts.log_out(self.session_token)
+        accounts.log_out(self.session_token, client_address=client_address(self))
         self.session_token = ""
         self._clear()
         return rx.redirect("/login?reason=logged_out")

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from backend.accounts.login_limits import login_refusal
 from backend.accounts.validation import check_password_strength
+from backend.core.formatting import describe_user_agent, local_day
 from backend.core.names import clean_name, normalize_email
 from backend.db import session_scope
 from backend.errors import AuthenticationError, RateLimited, ServiceError, SessionExpired
@@ -58,6 +59,7 @@ class OwnerContext:
     workspace_name: str
     workspace_slug: str
     onboarded: bool
+    deletion_due: str = ""  # the day the workspace is deleted, while that is scheduled ("" otherwise)
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,28 @@ def sign_up(email: str, password: str, full_name: str, business_name: str, user_
         raise duplicate from None
 
 
+def _home_workspace_id(session, user_id: int) -> int | None:
+    """The workspace a user signs in to (validate_session's choice): where their sign-ins are logged."""
+    return session.exec(
+        select(Membership.workspace_id).where(Membership.user_id == user_id).order_by(Membership.id)
+    ).first()
+
+
+def _audit_account(session, user_id: int, action: str, *, detail: str = "", client_address: str = "",
+                   now: datetime | None = None) -> None:
+    workspace_id = _home_workspace_id(session, user_id)
+    if workspace_id is not None:
+        session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, action=action, detail=detail[:2000],
+                               client_address=client_address or "", created_at=now or utcnow()))
+
+
 def log_in(email: str, password: str, user_agent: str = "", client_address: str = "",
            now: datetime | None = None) -> str:
     """Returns a new session token, or raises with a message fit for the login form. `client_address` keys the
-    limits (backend.accounts.login_limits): a stranger's wrong passwords elsewhere never hold the owner back."""
+    limits (backend.accounts.login_limits): a stranger's wrong passwords elsewhere never hold the owner back.
+
+    Sign-ins and wrong passwords for an existing account go into its workspace's activity log, with the browser
+    and address (asks refused by the limits are not written: they would let anyone flood the log)."""
     try:
         email = normalize_email(email)
     except ServiceError:
@@ -129,22 +149,53 @@ def log_in(email: str, password: str, user_agent: str = "", client_address: str 
         ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password or "")
         ok = ok and user is not None and user.is_active
         session.add(LoginAttempt(email=email, client_address=client_address, succeeded=ok, created_at=now))
+        browser = describe_user_agent(user_agent)
         if not ok:
+            if user is not None:
+                _audit_account(session, user.id, "account.sign_in_failed", detail=browser,
+                               client_address=client_address, now=now)
             session.commit()
             raise AuthenticationError(WRONG_CREDENTIALS)
         if password_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_login_at = now
+        _audit_account(session, user.id, "account.signed_in", detail=browser, client_address=client_address,
+                       now=now)
         return _new_session(session, user.id, user_agent)
 
 
-def log_out(token: str) -> None:
+def log_out(token: str, client_address: str = "") -> None:
     if not token:
         return
     with session_scope() as session:
         row = session.exec(select(OwnerSession).where(OwnerSession.token_hash == token_hash(token))).first()
         if row is not None and row.revoked_at is None:
             row.revoked_at = utcnow()
+            _audit_account(session, row.user_id, "account.signed_out", detail=describe_user_agent(row.user_agent),
+                           client_address=client_address)
+
+
+def sign_out_other_sessions(token: str, client_address: str = "", now: datetime | None = None) -> int:
+    """Ends every session of this session's owner except this one (a lost phone, a shared computer). Returns how
+    many ended; AuthenticationError when `token` itself is no longer a live session."""
+    ctx = validate_session(token)
+    now = now or utcnow()
+    with session_scope() as session:
+        ended = _revoke_other_sessions(session, ctx.user_id, token, now)
+        _audit_account(session, ctx.user_id, "account.sessions_revoked", detail=f"{ended} other session(s)",
+                       client_address=client_address, now=now)
+    return ended
+
+
+def _revoke_other_sessions(session, user_id: int, keep_token: str, now: datetime) -> int:
+    result = session.execute(
+        update(OwnerSession)
+        .where(OwnerSession.user_id == user_id, OwnerSession.revoked_at.is_(None),
+               OwnerSession.token_hash != token_hash(keep_token or ""), OwnerSession.expires_at > now)
+        .values(revoked_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)
 
 
 def validate_session(token: str) -> OwnerContext:
@@ -177,6 +228,7 @@ def validate_session(token: str) -> OwnerContext:
             workspace_name=ws.name,
             workspace_slug=ws.slug,
             onboarded=ws.onboarded_at is not None,
+            deletion_due=local_day(ws.deletion_due_at, ws.timezone) if ws.deletion_due_at else "",
         )
 
 
@@ -269,11 +321,15 @@ def reset_password(token: str, new_password: str, client_address: str = "", now:
         ).one()
         user = session.get(User, row.user_id)
         user.password_hash = digest
+        ended = 0
         for other in session.exec(
             select(OwnerSession).where(OwnerSession.user_id == user.id, OwnerSession.revoked_at.is_(None))
         ):
             other.revoked_at = now
+            ended += 1 if other.expires_at > now else 0
         # Holding the mailbox proves as much as the password: this address's failures are forgiven, and it counts
         # as one the owner logs in from (backend.accounts.login_limits).
         session.add(LoginAttempt(email=user.email, client_address=client_address, succeeded=True, created_at=now))
-        session.add(AuditEvent(user_id=user.id, action="account.password_reset"))
+        _audit_account(session, user.id, "account.password_reset",
+                       detail=f"{ended} session(s) signed out" if ended else "", client_address=client_address,
+                       now=now)

@@ -1,5 +1,6 @@
-"""HTTP endpoints beside the Reflex app: health, access-checked file downloads for local storage, the portal's
-file uploads, and REST API v1 (backend.api.v1; OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs).
+"""HTTP endpoints beside the Reflex app: health, access-checked file downloads for local storage, the dashboard's
+contact exports (signed links), the portal's file uploads, and REST API v1 (backend.api.v1; OpenAPI at
+/api/v1/openapi.json, docs at /api/v1/docs).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from backend.calendar.feed import FeedNotFound, feed_for_token
 from backend.db import get_engine
 from backend.errors import AuthenticationError, RateLimited, ServiceError
 from backend.messaging import portal
+from backend.privacy.export import export_from_link
 from backend.providers.storage import LocalStorage, attachment_disposition, get_storage, verify_local_url
+from backend.security import client_address
 from backend.settings import get_settings
 
 
@@ -95,6 +98,23 @@ def create_api() -> FastAPI:
         if filename:
             headers["Content-Disposition"] = attachment_disposition(filename)
         return Response(content=data, media_type=content_type, headers=headers)
+
+    @api.get("/privacy/contact-export", include_in_schema=False)
+    def contact_export(request: Request, ws: str = "", contact: str = "", user: str = "", exp: str = "",
+                       sig: str = "") -> Response:
+        """The dashboard's "Download data": a signed link valid for minutes (backend.privacy.export)."""
+        from fastapi.responses import StreamingResponse
+
+
+        address = client_address(request.client.host if request.client else "",
+                                 request.headers.get("x-forwarded-for", ""))
+        try:
+            export = export_from_link(ws, contact, user, exp, sig, client_address=address)
+        except ServiceError as exc:
+            raise HTTPException(status_code=404, detail=exc.message) from None
+        return StreamingResponse(export.stream(), media_type="application/zip", headers={
+            "Content-Disposition": attachment_disposition(export.filename), "Content-Length": str(export.size),
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
     @public.post("/api/portal/v1/files", tags=["portal"], status_code=201,
                  responses={**documented(400, 413, 422, 429),

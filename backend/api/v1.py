@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from backend.api import schemas
 from backend.api.auth import Caller
@@ -19,6 +19,8 @@ from backend.messaging import contacts, files, inbox
 from backend.messaging.contacts import SORTS
 from backend.messaging.search import MAX_SEARCH_CHARS
 from backend.models.enums import ConversationStatus
+from backend.privacy.export import export_contact
+from backend.providers.storage import attachment_disposition
 
 router = APIRouter(prefix="/api/v1", route_class=ServiceErrorRoute, responses=EVERY_OPERATION)
 
@@ -28,6 +30,11 @@ FileId = Annotated[int, Path(ge=1, le=MAX_ID, description="A file of your worksp
 Search = Annotated[str, Query(max_length=MAX_SEARCH_CHARS), *Storable]
 
 READ = documented(404)
+
+
+def _actor(caller) -> str:
+    """Who the activity log names for what a token did."""
+    return f"API token “{caller.token_name}”"
 WRITE = documented(400, 404, 413)
 
 
@@ -115,14 +122,14 @@ def update_contact(caller: Caller, contact_id: ContactId, changes: schemas.Conta
     current = contacts.get_contact(caller.workspace_id, contact_id)
     given = changes.model_dump(exclude_none=True)
     fields = {name: given.get(name, getattr(current, name)) for name in ("first_name", "last_name", "email", "notes")}
-    return contacts.update_contact(caller.workspace_id, contact_id, **fields).as_dict()
+    return contacts.update_contact(caller.workspace_id, contact_id, **fields, actor=_actor(caller)).as_dict()
 
 
 @router.delete("/contacts/{contact_id}", tags=["contacts"], status_code=204, response_class=Response,
                responses=READ)
 def delete_contact(caller: Caller, contact_id: ContactId) -> Response:
     """Erase the person: the contact with all their conversations, messages and files. This cannot be undone."""
-    contacts.delete_contact(caller.workspace_id, contact_id)
+    contacts.delete_contact(caller.workspace_id, contact_id, actor=_actor(caller))
     return Response(status_code=204)
 
 
@@ -132,6 +139,23 @@ def list_contact_conversations(caller: Caller, contact_id: ContactId) -> dict:
     """The contact's conversations, newest activity first (at most 200)."""
     rows = contacts.list_contact_conversations(caller.workspace_id, contact_id)
     return {"data": [row.as_dict() for row in rows]}
+
+
+# response_class=Response: the zip is documented below; errors stay JSON (a zip class would document them as zips).
+@router.get("/contacts/{contact_id}/export", tags=["contacts"], response_class=Response,
+            responses={200: {"description": "A zip: contact.json (the contact, every conversation with its "
+                                            "messages and transcripts, drafts, tracked details, appointments, portal "
+                                            "sign-ins, texts and e-mails sent to them), the files under files/, and "
+                                            "README.txt.",
+                             "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                       **READ})
+def export_contact_data(caller: Caller, contact_id: ContactId) -> StreamingResponse:
+    """Everything the workspace holds about the person, for a data access request. Each export is written to the
+    workspace's activity log."""
+    export = export_contact(caller.workspace_id, contact_id, actor=_actor(caller))
+    headers = {"Content-Disposition": attachment_disposition(export.filename), "Content-Length": str(export.size),
+               "Cache-Control": "no-store"}
+    return StreamingResponse(export.stream(), media_type="application/zip", headers=headers)
 
 
 # --- files -------------------------------------------------------------------------------------------------------

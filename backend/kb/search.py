@@ -206,6 +206,15 @@ def _terms(query: str) -> list[_Term]:
     return terms
 
 
+def forget_workspace(workspace_id: int) -> None:
+    """Drop what this process keeps of one workspace's knowledge base (its vectors): the workspace was purged."""
+    with _cache_lock:
+        for key in [k for k in _matrix_cache if k[1] == int(workspace_id)]:
+            del _matrix_cache[key]
+    for key in [k for k in _workspace_rows if k[1] == int(workspace_id)]:
+        _workspace_rows.pop(key, None)
+
+
 def clear_caches() -> None:
     """Forget the in-process caches: SQLite matrices, PostgreSQL word statistics and workspace sizes (tests)."""
     with _cache_lock:

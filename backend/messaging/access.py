@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from backend.errors import AuthenticationError, NotFound, SessionExpired
+from backend.errors import AuthenticationError, SessionExpired
 from backend.models import Contact, Conversation, PortalSession, Workspace
 from backend.models.types import utcnow
 from backend.security import token_hash
+from backend.workspaces.portal import check_portal_open
 
 PLEASE_IDENTIFY = "Enter your phone number to start chatting."
 SESSION_EXPIRED = "Your chat session has expired. Enter your phone number to continue."
-UNKNOWN_BUSINESS = "We couldn't find this business. Check the link you were given."
 
 
 @dataclass
@@ -31,9 +31,7 @@ class PortalAccess:
 def find_portal_workspace(session: Session, slug: str) -> Workspace:
     slug = (slug or "").strip().lower()
     workspace = session.exec(select(Workspace).where(Workspace.slug == slug)).first() if slug else None
-    if workspace is None or not workspace.portal_enabled:
-        raise NotFound(UNKNOWN_BUSINESS)
-    return workspace
+    return check_portal_open(workspace)
 
 
 def load_portal_session(session: Session, token: str, workspace_id: int | None = None) -> PortalAccess:
@@ -46,9 +44,7 @@ def load_portal_session(session: Session, token: str, workspace_id: int | None =
         raise AuthenticationError(PLEASE_IDENTIFY)
     if row.expires_at <= utcnow():
         raise SessionExpired(SESSION_EXPIRED)
-    workspace = session.get(Workspace, row.workspace_id)
-    if workspace is None or not workspace.portal_enabled:
-        raise NotFound(UNKNOWN_BUSINESS)
+    workspace = check_portal_open(session.get(Workspace, row.workspace_id))
     contact = session.get(Contact, row.contact_id)
     if contact is None:
         raise AuthenticationError(PLEASE_IDENTIFY)

@@ -108,6 +108,7 @@ def update_contact(
     email: str,
     notes: str,
     user_id: int | None = None,
+    actor: str = "",
 ) -> ContactView:
     first = clean_name(first_name, "the first name", "first_name", 80, required=False)
     last = clean_name(last_name, "the last name", "last_name", 80, required=False)
@@ -125,8 +126,8 @@ def update_contact(
         contact = _contact(session, workspace_id, contact_id)
         contact.first_name, contact.last_name, contact.email, contact.notes = first, last, email, notes
         contact.updated_at = utcnow()
-        session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, action="contact.updated",
-                               detail=f"contact {contact.id}"))
+        session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, actor=actor[:120],
+                               action="contact.updated", detail=f"contact {contact.id}"))
         session.flush()
         view = contact_view(contact, _conversation_count(session, workspace_id, contact.id))
         events.contact_updated(workspace_id, contact.id)
@@ -182,7 +183,7 @@ def merge_contacts(workspace_id: int, keep_id: int, merge_id: int, user_id: int 
     return view
 
 
-def delete_contact(workspace_id: int, contact_id: int, user_id: int | None = None) -> None:
+def delete_contact(workspace_id: int, contact_id: int, user_id: int | None = None, actor: str = "") -> None:
     """Erase a person: the contact, their conversations with every message, draft and notice, their portal
     sessions, codes, appointments, the texts sent to them, and their files (from storage too, after commit).
     The audit trail records that it happened, with counts only."""
@@ -231,7 +232,7 @@ def delete_contact(workspace_id: int, contact_id: int, user_id: int | None = Non
         erase(OutboxMessage, OutboxMessage.to_address.in_(addresses))
         session.delete(contact)
         session.add(AuditEvent(
-            workspace_id=workspace_id, user_id=user_id, action="contact.deleted",
+            workspace_id=workspace_id, user_id=user_id, actor=actor[:120], action="contact.deleted",
             detail=(f"contact {contact.id} erased with {len(conversation_ids)} conversation(s), "
                     f"{message_count} message(s) and {len(files)} file(s)"),
         ))

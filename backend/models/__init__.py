@@ -9,6 +9,7 @@ from backend.models.accounts import (
     PasswordResetRequest,
     PasswordResetToken,
     User,
+    WorkspaceTombstone,
 )
 from backend.models.calendar import (
     Appointment,
@@ -50,5 +51,5 @@ __all__ = [
     "LoginAttempt", "Membership", "Message", "Notification", "NotificationPreference", "OutboxMessage",
     "OwnerSession", "PasswordResetRequest", "PasswordResetToken", "PortalSession", "RuleExecution", "Service",
     "StoredFile", "User",
-    "VerificationCode", "Webhook", "WebhookDelivery", "Workspace",
+    "VerificationCode", "Webhook", "WebhookDelivery", "Workspace", "WorkspaceTombstone",
 ]

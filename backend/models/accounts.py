@@ -8,7 +8,13 @@ from typing import Optional
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.models.base import created_at_field, required_timestamp_field, timestamp_field, workspace_fk
+from backend.models.base import (
+    created_at_field,
+    json_dict_field,
+    required_timestamp_field,
+    timestamp_field,
+    workspace_fk,
+)
 
 
 class User(SQLModel, table=True):
@@ -105,12 +111,29 @@ class ApiToken(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    """Something done in a workspace, for its owner's activity log (backend.privacy.audit words each action)."""
+
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_workspace_created", "workspace_id", "created_at"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     workspace_id: Optional[int] = Field(default=None, foreign_key="workspaces.id", ondelete="CASCADE")
     user_id: Optional[int] = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    # Who, when it was not a person signed in: "API token “Zapier”", "Data retention". "" with no user = system.
+    actor: str = Field(default="", max_length=120)
     action: str = Field(max_length=80)
     detail: str = Field(default="", max_length=2000)
+    client_address: str = Field(default="", max_length=64)  # sign-ins: where from (backend.security.client_address)
     created_at: datetime = created_at_field()
+
+
+class WorkspaceTombstone(SQLModel, table=True):
+    """What is left of a purged workspace: when, and how much went. Counts only, nothing about anyone."""
+
+    __tablename__ = "workspace_tombstones"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    workspace_id: int = Field(index=True)  # the id it had; no key, the row it named is gone
+    requested_at: Optional[datetime] = timestamp_field()
+    deleted_at: datetime = created_at_field()
+    counts: dict = json_dict_field()

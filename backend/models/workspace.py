@@ -40,6 +40,15 @@ class Workspace(SQLModel, table=True):
     reminder_lead_minutes: int = Field(default=1440)
     ics_feed_token_hash: str = Field(default="", max_length=64)
 
+    # Data retention: resolved conversations older than this many months are deleted nightly (0 = kept forever).
+    retention_months: int = Field(default=0)
+
+    # Deletion with a grace period (backend.privacy.deletion): while deletion_due_at is set the portal is closed,
+    # the owner may still log in and cancel; when it passes, background work purges everything.
+    deletion_requested_at: Optional[datetime] = timestamp_field()
+    deletion_due_at: Optional[datetime] = timestamp_field(index=True)
+    deletion_requested_by: Optional[int] = Field(default=None)  # a user id; no key: the purge outlives the user
+
     created_at: datetime = created_at_field()
     updated_at: Optional[datetime] = timestamp_field()
     onboarded_at: Optional[datetime] = timestamp_field()

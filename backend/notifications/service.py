@@ -18,7 +18,7 @@ from backend.core.live_events import PendingEvents
 from backend.core.membership import require_member
 from backend.db import session_scope
 from backend.errors import ServiceError
-from backend.models import Membership, Notification, NotificationPreference, User, Workspace
+from backend.models import AuditEvent, Membership, Notification, NotificationPreference, User, Workspace
 from backend.models.types import utcnow
 from backend.notifications.outbox import queue_email
 from backend.notifications.views import NotificationView
@@ -218,6 +218,9 @@ def set_notification_preference(workspace_id: int, user_id: int, kind: str, in_a
                 preference.in_app = bool(in_app)
                 preference.email = bool(email)
                 session.add(preference)
+                channels = " and ".join(c for c, on in (("in the app", in_app), ("by e-mail", email)) if on)
+                session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, action="notifications.updated",
+                                       detail=f"{KINDS[kind].label}: {channels or 'off'}"))
             return
         except IntegrityError:
             # Two tabs saved the first preference at once: the unique constraint kept one row; update it.

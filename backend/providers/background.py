@@ -202,6 +202,8 @@ PERIODIC_TASKS: dict[str, float] = {
     "sweep_stale_documents": 300.0,
     "sweep_stale_ai_runs": 60.0,
     "sync_calendars": 300.0,
+    "purge_deleted_workspaces": 3600.0,  # within the hour after a grace period ends
+    "apply_retention": 86400.0,  # nightly (at start-up, then every 24 hours)
 }
 
 

@@ -4,6 +4,10 @@
 Every embedder returns L2-normalised vectors, so a dot product is the cosine similarity whichever one made them.
 Vectors of different embedders are not comparable: after switching provider, re-index the knowledge base.
 
+Texts sent to an embeddings API have e-mail addresses, phone numbers, card and bank account numbers replaced by
+placeholders first (ASSISTANT_REDACT_OUTSIDE_AI, on by default; backend.providers.redaction): a vector needs the
+meaning of a text, not the customer's address. The packaged model runs here and sees the text as it is.
+
     vectors = get_embedder().embed(["When are you open?", "Opening hours: 9-5"])
 """
 
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
+from backend.providers.redaction import Redactor
 from backend.providers.remote import SharedHTTPClient
 from backend.settings import Settings, get_settings
 
@@ -215,13 +220,14 @@ class OpenAIEmbeddings(SharedHTTPClient, Embedder):
     http_headers = {"Content-Type": "application/json"}
 
     def __init__(self, base_url: str, api_key: str = "", model: str = "", dim: int = 384, timeout: float = 30.0,
-                 retry_delays: Sequence[float] | None = None):
+                 retry_delays: Sequence[float] | None = None, redact: bool = True):
         self.base_url = (base_url or "").strip().rstrip("/")
         self.api_key = api_key or ""
         self.model = (model or "").strip()
         self.dim = int(dim)
         self.timeout = float(timeout)
         self.retry_delays = tuple(self.RETRY_DELAYS if retry_delays is None else retry_delays)
+        self.redact = bool(redact)
         self.name = f"openai:{self.model}"
         self._send_dimensions = True
 
@@ -240,6 +246,8 @@ class OpenAIEmbeddings(SharedHTTPClient, Embedder):
         return vectors
 
     def _embed_batch(self, texts: list[str]) -> list[list[float]]:
+        if self.redact:
+            texts = [Redactor().redact(t) for t in texts]
         # Some servers reject an empty input; a single space embeds as "nothing" just as well.
         payload: dict[str, Any] = {"model": self.model, "input": [t if t.strip() else " " for t in texts],
                                    "encoding_format": "float"}
@@ -373,6 +381,7 @@ def embedder_from_settings(settings: Settings) -> Embedder:
             model=settings.embeddings_model,
             dim=settings.embedding_dim,
             timeout=settings.embeddings_timeout_seconds,
+            redact=settings.redact_outside_ai,
         )
     return UnknownEmbedder(choice, settings.embedding_dim)
 
@@ -385,7 +394,7 @@ def get_embedder() -> Embedder:
     """The configured embedder; one instance per configuration (the MiniLM session is shared by all)."""
     s = get_settings()
     key = (s.embeddings_provider.strip().lower(), s.embeddings_base_url, s.embeddings_api_key, s.embeddings_model,
-           s.embedding_dim, s.embeddings_timeout_seconds)
+           s.embedding_dim, s.embeddings_timeout_seconds, s.redact_outside_ai)
     with _cache_lock:
         embedder = _cache.get(key)
         if embedder is None:

@@ -18,6 +18,11 @@ Failures raise `LLMError` whose `kind` says what went wrong (timeout, connection
 bad_request, bad_response) and whose message names the server and the setting to check. Timeouts, lost
 connections, 429 and 5xx answers are retried (exponential backoff with jitter, at most `max_retries` more tries);
 refusals (4xx, a wrong key) are not. The openai client's own retry loop is turned off, so one setting governs.
+
+With `redact` (ASSISTANT_REDACT_OUTSIDE_AI, on by default) the server never sees the customers' e-mail addresses,
+phone numbers, card or bank account numbers: every call swaps them for placeholders (backend.providers.redaction)
+in the messages and in earlier tool calls, and puts the values back in the answer's text, in streamed deltas (a
+placeholder split across deltas included) and in the arguments of the tool calls it returns.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
+from backend.providers.redaction import Redactor
 from backend.providers.remote import ProviderError, backoff_delay
 from backend.settings import Settings, get_settings
 
@@ -234,7 +240,7 @@ class OpenAICompatibleLLM(LLMProvider):
     def __init__(self, base_url: str, api_key: str = "", model: str = "", timeout: float = 30.0,
                  max_retries: int = 2, temperature: float = 0.2, max_tokens: int = 500,
                  backoff_base: float = 0.5, backoff_max: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, redact: bool = True):
         self.base_url = (base_url or "").strip().rstrip("/")
         self.api_key = (api_key or "").strip()
         self.model = (model or "").strip()
@@ -245,6 +251,7 @@ class OpenAICompatibleLLM(LLMProvider):
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
         self._sleep = sleep
+        self.redact = bool(redact)
         self.name = "openai-compatible"
         self._client = None
         self._client_lock = threading.Lock()
@@ -416,12 +423,15 @@ class OpenAICompatibleLLM(LLMProvider):
     def complete(self, messages: list[dict], *, tools: list[dict] | None = None, tool_choice: Any = None,
                  temperature: float | None = None, max_tokens: int | None = None) -> LLMResult:
         self._require_config()
-        request = self._request(messages, tools, tool_choice, temperature, max_tokens, stream=False)
+        redactor = Redactor() if self.redact else None
+        outgoing = redactor.redact_messages(messages) if redactor else messages
+        request = self._request(outgoing, tools, tool_choice, temperature, max_tokens, stream=False)
         started = time.perf_counter()
         client = self._openai()
         response, attempts = self._with_retries(lambda: client.chat.completions.create(**request))
         latency_ms = (time.perf_counter() - started) * 1000
-        return self._parse_completion(response, latency_ms, attempts)
+        result = self._parse_completion(response, latency_ms, attempts)
+        return _restored(result, redactor) if redactor else result
 
     def _parse_completion(self, response: Any, latency_ms: float, attempts: int) -> LLMResult:
         where = self.base_url
@@ -463,11 +473,17 @@ class OpenAICompatibleLLM(LLMProvider):
     def stream(self, messages: list[dict], *, tools: list[dict] | None = None, tool_choice: Any = None,
                temperature: float | None = None, max_tokens: int | None = None) -> StreamResult:
         self._require_config()
+        redactor = Redactor() if self.redact else None
+        outgoing = redactor.redact_messages(messages) if redactor else messages
         # Built now, so a bad argument raises here rather than in the caller's loop.
-        self._request(messages, tools, tool_choice, temperature, max_tokens, stream=True)
+        self._request(outgoing, tools, tool_choice, temperature, max_tokens, stream=True)
         holder: list[StreamResult] = []
-        holder.append(StreamResult(self._stream(messages, tools, tool_choice, temperature, max_tokens, holder)))
-        return holder[0]
+        holder.append(StreamResult(self._stream(outgoing, tools, tool_choice, temperature, max_tokens, holder)))
+        if redactor is None:
+            return holder[0]
+        outer: list[StreamResult] = []
+        outer.append(StreamResult(_restoring(holder[0], redactor, outer)))
+        return outer[0]
 
     def _stream(self, messages, tools, tool_choice, temperature, max_tokens,
                 holder: list[StreamResult]) -> Iterator[str]:
@@ -584,6 +600,31 @@ class OpenAICompatibleLLM(LLMProvider):
             call["arguments"] += function.arguments
 
 
+# --- placeholders back in the answer --------------------------------------------------------------------------
+
+
+def _restored(result: LLMResult, redactor: Redactor) -> LLMResult:
+    calls = [ToolCall(id=c.id, name=c.name, arguments=redactor.restore_value(c.arguments)) for c in result.tool_calls]
+    return replace(result, text=redactor.restore(result.text), tool_calls=calls)
+
+
+def _restoring(inner: StreamResult, redactor: Redactor, holder: list[StreamResult]) -> Iterator[str]:
+    """The inner stream's deltas with placeholders restored; the end of a delta that may begin a placeholder waits
+    for the next one."""
+    restorer = redactor.stream_restorer()
+    try:
+        for delta in inner:
+            shown = restorer.feed(delta)
+            if shown:
+                yield shown
+        rest = restorer.flush()
+        if rest:
+            yield rest
+    finally:
+        inner.close()
+    holder[0]._finish(_restored(inner.result, redactor))
+
+
 # --- from the settings -------------------------------------------------------------------------------------
 
 
@@ -598,6 +639,7 @@ def llm_from_settings(settings: Settings) -> LLMProvider | None:
         max_retries=settings.llm_max_retries,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
+        redact=settings.redact_outside_ai,
     )
 
 
@@ -610,7 +652,7 @@ def get_llm() -> LLMProvider | None:
     One instance (and HTTP connection pool) per configuration."""
     s = get_settings()
     key = (s.llm_base_url.strip(), s.llm_api_key, s.llm_model, s.llm_timeout_seconds, s.llm_max_retries,
-           s.llm_temperature, s.llm_max_tokens)
+           s.llm_temperature, s.llm_max_tokens, s.redact_outside_ai)
     with _cache_lock:
         if key not in _cache:
             _cache[key] = llm_from_settings(s)

@@ -7,6 +7,10 @@ OpenAI-compatible `/v1/audio/transcriptions` API when `ASSISTANT_STT_PROVIDER=op
 Audio is read with PyAV (bundled FFmpeg): wav, ogg/opus, webm (browser recordings), mp3, m4a, flac, … .
 Recordings longer than `ASSISTANT_STT_MAX_SECONDS` are refused before any transcription work.
 
+Privacy: a transcription API receives the recording itself, and a voice cannot be redacted; a business that must
+not send customers' voices out keeps the packaged Whisper. The transcript is redacted wherever it goes onward to
+an outside service (the LLM, an embeddings API: ASSISTANT_REDACT_OUTSIDE_AI, backend.providers.redaction).
+
 Silence is not an error: it gives an empty text with confidence 0. Unreadable audio, too long audio and a failing
 provider raise TranscriptionError, whose `kind` says which and whose message an owner can act on.
 

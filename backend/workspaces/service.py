@@ -14,6 +14,7 @@ from backend.models import AuditEvent, Workspace
 from backend.models.enums import AI_PERSONALITY_LABELS, AI_ROLE_LABELS, ReplyPolicy
 from backend.models.types import utcnow
 from backend.settings import get_settings
+from backend.workspaces.portal import check_portal_open
 from backend.workspaces.slugs import random_slug
 
 
@@ -164,8 +165,7 @@ def get_public_workspace(slug: str) -> PublicWorkspace:
     slug = (slug or "").strip().lower()
     with session_scope() as session:
         ws = session.exec(select(Workspace).where(Workspace.slug == slug)).first() if slug else None
-        if ws is None or not ws.portal_enabled:
-            raise NotFound("We couldn't find this business. Check the link you were given.")
+        check_portal_open(ws)
         return PublicWorkspace(
             name=ws.name,
             slug=ws.slug,

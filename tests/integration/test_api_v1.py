@@ -4,6 +4,9 @@ endpoint, refusals that change nothing, and one workspace's token never reaching
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -108,6 +111,7 @@ def _endpoints_by_id(conversation_id: int, contact_id: int, file_id: int) -> lis
         ("PATCH", f"/api/v1/contacts/{k}", {"first_name": "Mallory", "notes": "was here"}),
         ("DELETE", f"/api/v1/contacts/{k}", None),
         ("GET", f"/api/v1/contacts/{k}/conversations", None),
+        ("GET", f"/api/v1/contacts/{k}/export", None),
         ("GET", f"/api/v1/files/{f}", None),
     ]
 
@@ -274,6 +278,42 @@ def test_deleting_a_contact_erases_them_with_their_conversations(client, oak):
     assert client.delete(f"/api/v1/contacts/{oak.contact_id}", headers=oak.headers).status_code == 404
 
 
+def test_a_contacts_data_is_exported_as_a_zip_and_the_export_is_logged(client, oak, elm):
+    response = client.get(f"/api/v1/contacts/{oak.contact_id}/export", headers=oak.headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"].startswith(f'attachment; filename="contact-{oak.contact_id}-alice-')
+    assert response.headers["cache-control"] == "no-store"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    data = json.loads(archive.read("contact.json"))
+    assert data["contact"]["phone"] == "+12125550101"
+    [conversation] = data["conversations"]
+    assert [m["text"] for m in conversation["messages"]][:1] == ["Do you take Delta Dental?"]
+    photo = next(m["file"] for m in conversation["messages"] if m["file"])
+    assert archive.read(photo["path"]) == oak.file_bytes
+    assert "Secret haircut plans" not in response.content.decode("latin-1")  # nothing of the other workspace
+    with session_scope() as s:
+        logged = s.exec(select(AuditEvent).where(AuditEvent.action == "contact.exported")).one()
+    assert (logged.workspace_id, logged.user_id, logged.actor) == (oak.id, None, "API token “Oak Dental sync”")
+
+
+def test_the_dashboards_signed_export_link_downloads_the_zip_and_nothing_else(client, oak):
+    from backend.privacy.export import contact_export_link
+
+    link = contact_export_link(oak.id, oak.contact_id, oak.owner_id)
+    response = client.get(link)  # no token: the signature is the key, for five minutes
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    assert json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("contact.json"))["contact"]["id"] == \
+        oak.contact_id
+    for forged in (link.replace("sig=", "sig=0"), link.replace(f"contact={oak.contact_id}&", "contact=999&"),
+                   link.split("&sig=")[0]):
+        refused = client.get(forged)
+        assert refused.status_code == 404 and "expired" in refused.json()["detail"], forged
+    with session_scope() as s:
+        logged = s.exec(select(AuditEvent).where(AuditEvent.action == "contact.exported")).one()
+    assert (logged.workspace_id, logged.user_id) == (oak.id, oak.owner_id)
+
+
 # --- files -------------------------------------------------------------------------------------------------------
 
 
@@ -434,6 +474,7 @@ def test_the_openapi_document_lists_and_describes_every_endpoint(client, oak):
         ("get", "/api/v1/contacts"), ("get", "/api/v1/contacts/{contact_id}"),
         ("patch", "/api/v1/contacts/{contact_id}"), ("delete", "/api/v1/contacts/{contact_id}"),
         ("get", "/api/v1/contacts/{contact_id}/conversations"), ("get", "/api/v1/files/{file_id}"),
+        ("get", "/api/v1/contacts/{contact_id}/export"),
     }
     listed = {(method, path) for path, operations in paths.items() for method in operations}
     assert expected <= listed, expected - listed
@@ -455,6 +496,9 @@ def test_the_openapi_document_lists_and_describes_every_endpoint(client, oak):
     assert ref("post", "/api/v1/conversations/{conversation_id}/messages", "201") == "#/components/schemas/Message"
     assert ref("get", "/api/v1/contacts/{contact_id}", "200") == "#/components/schemas/Contact"
     assert ref("patch", "/api/v1/contacts/{contact_id}", "400") == "#/components/schemas/ErrorBody"
+    export = paths["/api/v1/contacts/{contact_id}/export"]["get"]["responses"]
+    assert export["200"]["content"] == {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+    assert ref("get", "/api/v1/contacts/{contact_id}/export", "404") == "#/components/schemas/ErrorBody"
     assert set(schemas["ConversationStatus"]["enum"]) == {"open", "pending", "resolved"}
     sort = next(p for p in paths["/api/v1/contacts"]["get"]["parameters"] if p["name"] == "sort")
     assert sort["schema"]["enum"] == ["recent", "name", "created"]

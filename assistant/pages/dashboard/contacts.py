@@ -11,6 +11,7 @@ from assistant.state.auth import OwnerState
 from assistant.state.handlers import service_event
 from backend.errors import NotFound, ServiceError
 from backend.messaging import contacts
+from backend.privacy import export
 
 SORTS = [("recent", "Last seen"), ("name", "Name"), ("created", "Newest")]
 
@@ -126,6 +127,16 @@ class ContactDetailState(OwnerState):
         self._fill(done.value)
         self.merge_candidates, self.merge_search = [], ""
         return rx.toast.success("Contacts merged.")
+
+    @service_event
+    def download_data(self):
+        """A short-lived signed link the browser downloads the zip from (the HTTP route streams it)."""
+        done = self._for_owner(lambda ctx: export.contact_export_link(ctx.workspace_id, self._contact_id(),
+                                                                       ctx.user_id))
+        if not done.ok:
+            return done.event
+        return [rx.download(url=done.value, filename=f"contact-{self._contact_id()}.zip"),
+                rx.toast.info("Preparing the download…", duration=3000)]
 
     @service_event
     def delete(self):
@@ -256,7 +267,8 @@ def _danger_card() -> rx.Component:
         rx.vstack(
             rx.heading("Delete this contact", size="4", as_="h2"),
             rx.text("Erases the contact, every conversation, message and file they sent. Use it when a customer "
-                    "asks you to delete their data.", size="2", color=rx.color("gray", 11)),
+                    "asks you to delete their data; download it first if they asked for a copy too.", size="2",
+                    color=rx.color("gray", 11)),
             confirm_dialog(rx.button(rx.icon("trash_2", size=14), "Delete contact and data", color_scheme="red",
                                      variant="soft"),
                            "Delete " + ContactDetailState.contact["name"] + " and all their data?",
@@ -283,7 +295,11 @@ def contact_detail_page() -> rx.Component:
                 rx.vstack(
                     page_header(ContactDetailState.contact["name"],
                                 ContactDetailState.contact["phone"] + " · customer since "
-                                + ContactDetailState.contact["created"]),
+                                + ContactDetailState.contact["created"],
+                                rx.tooltip(rx.button(rx.icon("download", size=14), "Download data", variant="soft",
+                                                     on_click=ContactDetailState.download_data),
+                                           content="Everything you hold about this person, as a zip (for a data "
+                                                   "access request)")),
                     rx.grid(
                         rx.vstack(_details_card(), _merge_card(), _danger_card(), spacing="4", width="100%"),
                         rx.card(

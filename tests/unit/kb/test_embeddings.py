@@ -189,6 +189,15 @@ def test_openai_embeddings_send_model_dimensions_and_key_and_normalise_in_order(
         assert vectors[index] == pytest.approx([x / norm for x in raw])
 
 
+def test_openai_embeddings_never_send_contact_details_unless_told_to(api):
+    texts = ["Email jo@example.com or call +1 212 555 0147", "Opening hours: 9-5, order #123456789"]
+    _client(api).embed(texts)
+    assert api.requests[-1]["body"]["input"] == ["Email [EMAIL_1] or call [PHONE_1]",
+                                                 "Opening hours: 9-5, order #123456789"]
+    _client(api, redact=False).embed(texts)
+    assert api.requests[-1]["body"]["input"] == texts
+
+
 def test_openai_embeddings_batch_large_inputs(api):
     vectors = _client(api).embed([f"text {i}" for i in range(150)])
     assert len(vectors) == 150
