@@ -1,7 +1,7 @@
 """Search a workspace's knowledge base: vector similarity, keywords, or both fused.
 
-(About 660 lines, on purpose: one algorithm whose PostgreSQL and SQLite halves must stay the same search; they
-read side by side here with the candidate types and the fusion they feed.)
+(One file on purpose: one algorithm whose PostgreSQL and SQLite halves must stay the same search; they read
+side by side here with the candidate types and the fusion they feed.)
 
     hits = search(workspace_id, "how much is a kids haircut?", top_k=5)
     hits[0].passage, hits[0].document_title, hits[0].page, hits[0].score

@@ -2,7 +2,8 @@
 llama.cpp's server, …) through the `openai` package, when `ASSISTANT_LLM_BASE_URL` is set.
 
 Without a base URL there is no LLM: `get_llm()` returns None and the embedded composer answers.
-(About 620 lines: one provider class whose chat, streaming and tool-call paths share its retries and errors.)
+(One file on purpose: one provider class whose chat, streaming and tool-call paths share its retries, errors
+and the redaction of personal data.)
 
     llm = get_llm()
     if llm is not None:
