@@ -181,8 +181,8 @@ def run_case(bus: str, sessions: int, rounds: int, browser, pace_ms: int) -> dic
         pages = []
         for token, conversation_id in customers:
             ctx = browser.new_context(viewport={"width": 390, "height": 700})
-            sessions = json.dumps(json.dumps({slug: token}))
-            ctx.add_init_script(f"localStorage.setItem('frontdesk_portal_sessions', {sessions})")
+            stored_tokens = json.dumps(json.dumps({slug: token}))
+            ctx.add_init_script(f"localStorage.setItem('frontdesk_portal_sessions', {stored_tokens})")
             page = ctx.new_page()
             page.goto(f"{app.base}/portal/{slug}")
             page.get_by_label("Message", exact=True).wait_for()
