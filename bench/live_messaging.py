@@ -225,6 +225,7 @@ def run_case(bus: str, sessions: int, rounds: int, browser, pace_ms: int) -> dic
         "customer_to_owner_p50_ms": _percentile(c2o, 0.5), "customer_to_owner_p95_ms": _percentile(c2o, 0.95),
         "owner_to_customer_p50_ms": _percentile(o2c, 0.5), "owner_to_customer_p95_ms": _percentile(o2c, 0.95),
         "lost": (expected - len(c2o)) + (expected - len(o2c)),
+        "lost_customer_to_owner": expected - len(c2o), "lost_owner_to_customer": expected - len(o2c),
         "mean_ms": round(statistics.fmean(c2o + o2c), 1) if c2o + o2c else None,
     }
 
