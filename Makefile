@@ -1,15 +1,19 @@
 # Front Desk: two commands a newcomer needs. Everything else is installed by `make setup`.
-.PHONY: setup run test test-env seed-demo clean
+.PHONY: setup setup-dev run test test-env seed-demo clean
 
 PORT ?= 3000
 
+# What the app needs; `setup-dev` adds the test and benchmark tools.
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh app
+
+setup-dev:
+	@bash scripts/setup.sh dev
 
 run: setup
 	@PORT=$(PORT) bash scripts/run.sh
 
-test: setup test-env
+test: setup-dev test-env
 	@bash scripts/test.sh $(PYTEST_ARGS)
 
 test-env:

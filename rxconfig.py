@@ -10,7 +10,8 @@ _settings = get_settings()
 
 config = rx.Config(
     app_name="assistant",
-    db_url=_settings.effective_database_url,
+    # No db_url: the backend has its own engine and alembic migrations; Reflex's would only compare the tables with
+    # a database it does not manage and print advice that does not apply ("reflex db makemigrations").
     # Several backend workers share UI state through Redis when it is configured.
     redis_url=_settings.redis_url or None,
     telemetry_enabled=False,

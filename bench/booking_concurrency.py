@@ -18,6 +18,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+import _env  # noqa: F401 - the environment make gives the app (bench/_env.py)
 from _calendar_db import temporary_database
 
 UTC = timezone.utc

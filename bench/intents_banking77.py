@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import _env  # noqa: F401 - the environment make gives the app (bench/_env.py)
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent

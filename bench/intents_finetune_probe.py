@@ -32,6 +32,7 @@ import time
 import warnings
 from pathlib import Path
 
+import _env  # noqa: F401 - the environment make gives the app (bench/_env.py)
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

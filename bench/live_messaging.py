@@ -30,6 +30,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import _env  # noqa: F401 - the environment make gives the app (bench/_env.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _env  # noqa: F401 - the environment make gives the app (bench/_env.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 

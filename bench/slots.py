@@ -20,6 +20,7 @@ import statistics
 import time
 from datetime import date, datetime, timedelta, timezone
 
+import _env  # noqa: F401 - the environment make gives the app (bench/_env.py)
 from _calendar_db import temporary_database
 
 UTC = timezone.utc
