@@ -129,6 +129,7 @@ def _setup_business(app: App, sessions: int):
     _use_app_database(app)
     from backend.accounts.api_tokens import create_api_token
     from backend.accounts.service import sign_up
+    from backend.ai.reply_settings import update_reply_settings
     from backend.messaging import portal
     from backend.workspaces.service import update_profile
 
@@ -136,6 +137,9 @@ def _setup_business(app: App, sessions: int):
     result = sign_up(email, "bench-password-123", "Bench Owner", "Bench Clinic")
     profile = update_profile(result.workspace_id, name="Bench Clinic", ai_role="medical",
                              ai_personality="professional", assistant_name="Ava", timezone="UTC")
+    # The assistant stays out: its replies would replace a customer's message as the inbox preview before the owner's
+    # page shows it, and the bench would count a delivered message as lost.
+    update_reply_settings(result.workspace_id, reply_policy="always_draft", auto_send_threshold=0.75, ai_enabled=False)
     _, secret = create_api_token(result.workspace_id, "bench")
     customers = []
     for i in range(sessions):
