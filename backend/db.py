@@ -7,7 +7,7 @@ so no query can forget the tenant.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator, TypeVar
 
 from sqlalchemy import event
@@ -85,18 +85,27 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+# SQLite lets one writer in at a time and makes the others sleep and retry with growing pauses (its busy
+# handler): with many threads writing at once (page handlers, background work) a transaction can wait hundreds of
+# milliseconds after the database is free. Within one process, transactions take turns on this lock instead.
+# (PostgreSQL locks rows, not the database: no such lock there.)
+_sqlite_turns = threading.RLock()
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
-    session = Session(get_engine(), expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    engine = get_engine()
+    with _sqlite_turns if engine.dialect.name == "sqlite" else nullcontext():
+        session = Session(engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 def tenant_select(model: type[T], workspace_id: int) -> SelectOfScalar[T]:
