@@ -56,7 +56,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.ai import simulate  # noqa: E402
+from backend.ai.types import FieldSpec  # noqa: E402
 from backend.ai.understanding.context_extraction import ContextField, extract_context  # noqa: E402
+from backend.ai.understanding.entities import field_kind  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "eval-data" / "sgd-dev"
 DEV = ("Homes_1", "Restaurants_1", "Banks_1")
@@ -69,7 +71,10 @@ TYPED = ("date", "time", "datetime", "number", "money", "percent", "duration", "
 def guess_type(name: str, description: str) -> str:
     """A free-text slot's type from its words, as an owner would pick it; generic, never per slot."""
     words = f"{name.replace('_', ' ')} {description}".lower()
-    if re.search(r"\b(?:amount of money|money|price|cost|fee|budget|salary|payment)\b", words):
+    if re.search(r"(?:^|_)name$", name):
+        return "person_name" if re.search(r"\b(?:who|whom|person|people|recipient|customer|contact|patient|guest)\b",
+                                          words) else "text"
+    if re.search(r"\b(?:amount of money|price|cost|fee|budget|salary|payment)\b", words):
         return "money"
     if re.search(r"\b(?:phone|telephone|contact number|mobile)\b", words):
         return "phone"
@@ -85,7 +90,10 @@ def guess_type(name: str, description: str) -> str:
         return "time"
     if re.search(r"\b(?:number of|how many|count of|rating)\b", words):
         return "number"
-    return "text"
+    # the project's generic hints for field words ("rent" → money, "guests" → a count …)
+    hinted = field_kind(FieldSpec(name, "text", description))
+    return {"count": "number", "first_name": "person_name", "last_name": "person_name"}.get(
+        hinted, hinted if hinted in ("money", "person_name", "email", "phone", "url", "date", "time") else "text")
 
 
 def build_schema(service: dict) -> dict:

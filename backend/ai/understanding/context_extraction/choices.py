@@ -39,7 +39,7 @@ _TO_CUE = re.compile(r"\b(?:to|into|towards|for)\b", re.I)
 _FROM_CUE = re.compile(r"\b(?:from|out\s+of|off)\b", re.I)
 
 # below these, a meaning match is a guess the extractor keeps to itself
-MEANING_MIN = 0.55
+MEANING_MIN = 0.6
 MEANING_MARGIN = 0.1
 MAX_PHRASES = 6
 
@@ -230,6 +230,9 @@ def meaning_values(message: str, fields: Sequence[ContextField], kinds: dict[str
         sims = phrase_vecs @ rows.T  # phrases × options
         best: tuple[float, int, int] | None = None
         for p in range(len(cands)):
+            word = stem(cands[p][0].lower())
+            if any(stem(o.lower()).startswith(word) or word.startswith(stem(o.lower())) for o in f.options):
+                continue  # "check my balance" is not the option "checking": the same word in another sense
             order = sims[p].argsort()[::-1]
             top, second = float(sims[p][order[0]]), float(sims[p][order[1]])
             if top >= MEANING_MIN and top - second >= MEANING_MARGIN and (best is None or top > best[0]):

@@ -42,7 +42,10 @@ YES_WORDS = (r"yes|yeah|yea|yep|yup|ya|sure|certainly|absolutely|definitely|of\s
              r"ok(?:ay)?|alright|all\s+right|fine|perfect|great|sounds\s+(?:good|great|fine|perfect)|that\s+works|"
              r"works\s+for\s+me|please\s+do|go\s+ahead|do\s+it|confirmed?|affirmative|that'?s\s+(?:right|correct|"
              r"fine|good|great|perfect)|that\s+is\s+(?:right|correct|fine|good)|i\s+do|i\s+would|it\s+is|"
-             r"yes\s+please|please|i\s+(?:want|need)\s+(?:it|that|one)")
+             r"yes\s+please|please|i\s+(?:want|need)\s+(?:it|that|one)|(?:that\s+)?suits(?:\s+me)?|"
+             r"(?:that|it)\s+(?:would|will|'d|'ll)\s+(?:be\s+(?:great|good|fine|perfect|nice)|work|do)|"
+             r"that'?s\s+(?:all\s+)?(?:right|ok(?:ay)?|it)|nice|cool|awesome|excellent|wonderful|lovely|good|"
+             r"make\s+it\s+so|let'?s\s+do\s+(?:it|that)|book\s+it|do\s+that|i\s+agree|agreed|exactly\s+right")
 NO_WORDS = (r"no|nope|nah|not\s+really|not\s+at\s+all|negative|i\s+don'?t|i\s+do\s+not|don'?t|we\s+don'?t|"
             r"no\s+thanks?|no\s+thank\s+you|not\s+necessary|not\s+needed|no\s+need|never\s+mind|that'?s\s+wrong|"
             r"that\s+is\s+wrong|incorrect|wrong|i\s+won'?t|we\s+won'?t|not\s+(?:that|this)")
@@ -69,14 +72,18 @@ def kind_group(kind: str, f: ContextField) -> set[str]:
     out = {kind}
     if kind in ("choice",) and f.options and all(re.fullmatch(r"\d+", o) for o in f.options):
         out.add("choice_number")
-    if kind == "location":
-        out.add("location")
+    if kind in ("first_name", "last_name", "person_name", "name"):
+        out.add("person_name")
     return out
 
 
 def asked_fields(previous_turn: str, fields: Sequence[ContextField], kinds: dict[str, str]) -> list[str]:
     """Keys of the fields the assistant's previous turn asked for, best first."""
     scores: dict[str, float] = {}
+    groups: dict[str, int] = {}
+    for f in fields:
+        for g in kind_group(kinds.get(f.key, "text"), f):
+            groups[g] = groups.get(g, 0) + 1
     for q in questions(previous_turn):
         q_stems = set(content_stems(q))
         q_lower = q.lower()
@@ -93,8 +100,11 @@ def asked_fields(previous_turn: str, fields: Sequence[ContextField], kinds: dict
                 if named >= 2 or (named == 1 and " or " in q_lower):
                     score += 1.5
             kind = kinds.get(f.key, "text")
-            if expected & kind_group(kind, f):
-                score += 0.75 if score else 0.5
+            matched = expected & kind_group(kind, f)
+            if matched:
+                # "To whom?" with one name field in the schema: that field
+                only = any(groups.get(g, 0) == 1 for g in matched)
+                score += 0.75 if score else (1.0 if only else 0.5)
             if score >= 1.0:
                 scores[f.key] = max(scores.get(f.key, 0.0), score)
     return sorted(scores, key=lambda k: -scores[k])

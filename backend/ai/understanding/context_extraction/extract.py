@@ -44,10 +44,17 @@ log = logging.getLogger(__name__)
 # Kinds whose value in a question about the offer is the customer asking, not stating.
 _ASKING_KINDS = frozenset({"money", "boolean", "boolean_choice", "choice", "choice_number", "number", "count",
                            "rating", "percent", "multi_choice"})
+# "Is the rent $3,000?", "Are pets allowed?", "Does it come furnished?": asking about the offer. "Can you find…",
+# "Is there one with…", "Do you have…" are requests, and what they name is wanted.
 RE_INFO_QUESTION = re.compile(
-    r"^\s*(?:(?:and|so|also|ok(?:ay)?|great|thanks)[,\s]+)*(?:how\s+much|what(?:'s|\s+is|\s+are|\s+was)\s+(?:the|its|"
-    r"their)|is\s+(?:it|that|this|the)|are\s+(?:they|those|these|the)|do(?:es)?\s+(?:it|they|that|this|the|he|she)|"
-    r"did\s+(?:it|they|the)|has\s+(?:it|the)|have\s+they|will\s+(?:it|they)|would\s+(?:it|they))\b", re.I)
+    r"^\s*(?:and\s+)?(?:(?:and|so|also|ok(?:ay)?|great|thanks|nice|cool|hmm+|oh)[,.!\s]+)*(?:how\s+much|"
+    r"what(?:'s|\s+is|\s+are|\s+was)\s+(?:the|its|their)|"
+    r"(?:is|are|was|were|does|do|did|has|have|will|would|can|could|should)\s+"
+    r"(?!you\b|there\b|i\b|we\b|anyone\b|anything\b|any\b|someone\b|something\b|somebody\b|u\b|ya\b))", re.I)
+RE_ASKING_SUBJECT = re.compile(r"\s*(?:and\s+)?(?:is|are|does|do|did|has|have|will|can)\s+(?:it|they|the|that|this|"
+                               r"those|these)\b", re.I)
+RE_ASKING_IF = re.compile(r"\b(?:tell\s+me|let\s+me\s+know|know|wonder(?:ing)?|check|find\s+out|ask|see)\s+"
+                          r"(?:if|whether)\b", re.I)
 RE_CORRECTION = re.compile(
     r"\b(?:actually|sorry|i\s+meant|i\s+mean|make\s+(?:it|that)|change\s+(?:it|that|this)?\s*to|instead|rather|"
     r"correction|on\s+second\s+thought|scratch\s+that|wait|i\s+said|let'?s\s+(?:make|change)|switch\s+(?:it\s+)?to|"
@@ -121,7 +128,7 @@ def extract_context(message: str, fields: Sequence[ContextField], *, now: dateti
 def _read(message: str, fields: list[ContextField], kinds: dict[str, str], asked: Sequence[str], *,
           now: datetime, timezone: str, phone_region: str, embed: Any) -> list[Found]:
     found = typed.entity_values(message, fields, kinds, now=now, timezone=timezone, phone_region=phone_region,
-                                asked=asked)
+                                asked=asked, embed=embed)
     found = [f for f in found if not RE_DENIAL_BEFORE.search(message[max(0, f.start - 16):f.start])]
     found += typed.other_typed_values(message, fields, kinds, asked)
     found += choices.choice_values(message, fields, kinds)
@@ -170,7 +177,8 @@ def _answers_to_question(message: str, previous_turn: str, fields: list[ContextF
 def _proposal(previous_turn: str, question: str, fields: list[ContextField], kinds: dict[str, str], *,
               now: datetime, timezone: str, phone_region: str) -> list[Found]:
     """The values the assistant's question proposed; a bare "Is that right?" confirms the whole turn."""
-    for text in (question, previous_turn):
+    at = previous_turn.find(question)
+    for text in ((previous_turn[at:] if at >= 0 else question), previous_turn):
         found = _read(text, fields, kinds, (), now=now, timezone=timezone, phone_region=phone_region, embed=None)
         best: dict[str, Found] = {}
         for f in found:
@@ -182,8 +190,14 @@ def _proposal(previous_turn: str, question: str, fields: list[ContextField], kin
 
 
 def _drop_asked_about(message: str, found: list[Found], kinds: dict[str, str]) -> list[Found]:
-    asking = [(s, s + len(text)) for text, s in sentences(message)
-              if text.strip().endswith("?") and RE_INFO_QUESTION.match(text)]
+    asking = []
+    for text, s in sentences(message):
+        # "Do you have their number and is it furnished?": each clause is asked on its own
+        for clause in re.finditer(r"[^,;]+?(?=\s+and\s+(?=is|are|does|do|can|will|has)\b|[,;]|$)", text):
+            c = clause.group(0)
+            if RE_ASKING_IF.search(c) or (RE_INFO_QUESTION.match(c) and (
+                    text.strip().endswith("?") or RE_ASKING_SUBJECT.match(c))):
+                asking.append((s + clause.start(), s + clause.end()))
     if not asking:
         return found
     return [f for f in found if f.source != "rules" or kinds[f.key] not in _ASKING_KINDS or

@@ -66,8 +66,11 @@ really very more less similar like such certain nearby local usual usually typic
 
 
 def _clean_run(message: str, s: int, e: int, f: ContextField) -> tuple[int, int] | None:
-    """Trim a candidate run: generic trailing words ("Fremont City"), sentence-initial non-names."""
+    """Trim a candidate run: generic trailing words ("Fremont City"), sentence-initial non-names, a possessive."""
     words = [(w, a, b) for w, a, b in tokens(message[s:e])]
+    if words and re.search(r"['’]s$", words[-1][0]):
+        w, a, b = words[-1]
+        words[-1] = (w[:-2], a, b - 2)
     while words and (stem(words[-1][0].lower()) in _TRAILING_GENERIC or
                      stem(words[-1][0].lower()) in field_words(f)[0] or words[-1][0].lower() in NAME_STOP):
         words.pop()
@@ -83,7 +86,7 @@ def _runs_after(message: str, prep: re.Pattern[str], allow_lower_at_end: bool) -
     for m in RE_CAP_RUN.finditer(message):
         if prep.search(message[max(0, m.start() - 30):m.start()]):
             out.append((m.start(), m.end(), 0.85))
-    if allow_lower_at_end:
+    if allow_lower_at_end and not re.search(r"[A-Z]", message):
         # "doctors in martinez ?": a lower-case name closing its sentence
         for m in re.finditer(r"\b(?:in|near|around)\s+(?P<w>[a-z][a-z'-]{2,}(?:\s+[a-z][a-z'-]{2,})?)\s*"
                              r"(?=[.?!,]|$)", message):
@@ -118,13 +121,25 @@ def text_values(message: str, fields: Sequence[ContextField], kinds: dict[str, s
     out: list[Found] = []
     for f in fields:
         kind = kinds[f.key]
+        if kind in ("person_name", "first_name", "last_name"):
+            # a name the entity extractor did not see: "send the money to Maria"
+            if f.key not in {t.key for t in taken}:
+                for s, e, conf in _runs_after(message, _NAME_PREP, False) + (
+                        _first_run(message) if f.key in asked else []):
+                    cleaned = _clean_run(message, s, e, f)
+                    if cleaned and free(*cleaned):
+                        out.append(Found(f.key, message[cleaned[0]:cleaned[1]], conf - 0.15, *cleaned))
+                        spans.append(cleaned)
+                        break
+            continue
         if kind not in ("location", "name", "text", "long_text", "tags"):
             continue
         found: list[Found] = []
         if f.key in asked:
             found += _asked_answer(message, f, kind, free)
         if kind == "location":
-            for s, e, conf in _runs_after(message, _PLACE_PREP, True):
+            for s, e, conf in _runs_after(message, _PLACE_PREP, True) + (
+                    _first_run(message) if f.key in asked else []):
                 cleaned = _clean_run(message, s, e, f)
                 if cleaned and free(*cleaned):
                     found.append(Found(f.key, message[cleaned[0]:cleaned[1]], conf, *cleaned))
@@ -144,6 +159,19 @@ def text_values(message: str, fields: Sequence[ContextField], kinds: dict[str, s
     out += _example_like(message, [f for f in fields if kinds[f.key] == "text" and f.key not in
                                    {o.key for o in out}], spans, embed)
     return out
+
+
+def _first_run(message: str) -> list[tuple[int, int, float]]:
+    """The first capitalised run that is not just a sentence's first word: the place in "I think San Jose's a
+    good area" after "What area?"."""
+    for m in RE_CAP_RUN.finditer(message):
+        words = m.group(0).split()
+        if len(words) == 1 and (words[0].lower() in _NOT_VALUE or words[0].lower() in NAME_STOP):
+            continue
+        if all(w.lower() in _NOT_VALUE or w.lower() in NAME_STOP for w in words):
+            continue
+        return [(m.start(), m.end(), 0.7)]
+    return []
 
 
 def _asked_answer(message: str, f: ContextField, kind: str, free) -> list[Found]:
@@ -176,8 +204,7 @@ def _asked_answer(message: str, f: ContextField, kind: str, free) -> list[Found]
 def _descriptor(message: str, f: ContextField, free) -> list[Found]:
     """Words that qualify one of the field's own nouns: "Ethiopian cuisine", "rock shows" is not (shows is not
     the field's), "Pop music" is when music is."""
-    core, described = field_words(f)
-    heads = core | described
+    heads = _heads(f)
     toks = tokens(message)
     out: list[Found] = []
     for i, (w, s, e) in enumerate(toks):
@@ -191,12 +218,17 @@ def _descriptor(message: str, f: ContextField, free) -> list[Found]:
         mods = []
         while j >= 0 and len(mods) < 3:
             word = toks[j][0]
-            if word.lower() in _MODIFIER_STOP or word.lower() in _NOT_VALUE or stem(word.lower()) in heads or \
-                    word.isdigit() or re.search(r"[.,;!?]", message[toks[j][2]:toks[j + 1][1] if j + 1 < len(toks)
-                                                                   else toks[j][2]]):
+            low = word.lower()
+            if low in _MODIFIER_STOP or low in _NOT_VALUE or stem(low) in heads or word.isdigit() or \
+                    low.endswith("ly") or re.search(r"[.,;!?]", message[toks[j][2]:toks[j + 1][1]
+                                                    if j + 1 < len(toks) else toks[j][2]]):
+                break
+            if not word[0].isupper() and mods and mods[0][0][0].isupper():
                 break
             mods.insert(0, toks[j])
             j -= 1
+        if mods and not mods[0][0][0].isupper() and (len(mods) > 2 or j < 0 or toks[j][0].lower() not in _DETERMINERS):
+            mods = []
         if mods and free(mods[0][1], mods[-1][2]):
             out.append(Found(f.key, message[mods[0][1]:mods[-1][2]], 0.7, mods[0][1], mods[-1][2]))
             continue
@@ -208,6 +240,19 @@ def _descriptor(message: str, f: ContextField, free) -> list[Found]:
             if free(s2, e2):
                 out.append(Found(f.key, message[s2:e2], 0.65, s2, e2))
     return out
+
+
+_DETERMINERS = frozenset("a an some any the for like want prefer love into of serves serving with".split())
+_CLAUSE_END = re.compile(r"\b(?:in|on|at|for|per|to|from|with|by|where|which|that|who|when|whose|served|located|"
+                         r"is|are|held|offered|used|scheduled|happening|either)\b|[,;:(]", re.I)
+
+
+def _heads(f: ContextField) -> frozenset[str]:
+    """The nouns a descriptor qualifies: the field's key and label, and the description's first phrase
+    ("Cuisine of food served in …" → cuisine, food)."""
+    core, _described = field_words(f)
+    first = _CLAUSE_END.split(f.description, maxsplit=1)[0]
+    return frozenset(core | {stem(w.lower()) for w, _s, _e in tokens(first) if w.lower() not in STOP})
 
 
 def _example_like(message: str, fields: list[ContextField], spans: list[tuple[int, int]], embed: Embed | None

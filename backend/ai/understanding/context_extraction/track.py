@@ -8,7 +8,8 @@
 
 Progressive: a later value replaces an earlier one when it corrects it ("actually, make it three"), when the
 customer said yes to the assistant's new proposal, or when it is at least as confident; a weaker guess later on
-never overwrites a firmer statement.
+never overwrites a firmer statement. Confidence is compared by band (firm ≥ 0.75, likely ≥ 0.5, a guess below):
+two firm statements are equals, so the later one stands ("today" at 0.95 then "the 10th" at 0.8 is the 10th).
 
 Status, kept simple: a schema with statuses starts in its initial one (the one marked `"initial": true`, else the
 first); once every required field has a value it moves to `complete_status` when the schema names one, else to
@@ -59,12 +60,20 @@ class ContextSchemaSpec:
         return start
 
 
+BANDS = (0.75, 0.5)
+
+
+def band(confidence: float) -> int:
+    """2 firm, 1 likely, 0 a guess."""
+    return sum(confidence >= b for b in BANDS)
+
+
 def merge(context: dict[str, dict[str, Any]], values: Sequence[ExtractedValue]) -> dict[str, dict[str, Any]]:
     """The context after `values`: a new dict, `context` is left as it was."""
     out = {k: dict(v) for k, v in context.items()}
     for v in values:
         old = out.get(v.key)
-        if old is None or v.corrects or v.confidence >= old["confidence"]:
+        if old is None or v.corrects or band(v.confidence) >= band(old["confidence"]):
             out[v.key] = {"value": v.value, "confidence": round(v.confidence, 4), "evidence": v.evidence}
     return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -89,7 +89,7 @@ def entity_spec(f: ContextField, kind: str) -> FieldSpec | None:
 
 
 def entity_values(message: str, fields: Sequence[ContextField], kinds: dict[str, str], *, now: datetime,
-                  timezone: str, phone_region: str, asked: Sequence[str]) -> list[Found]:
+                  timezone: str, phone_region: str, asked: Sequence[str], embed: Any = None) -> list[Found]:
     specs = {}
     for f in fields:
         spec = entity_spec(f, kinds[f.key])
@@ -100,6 +100,7 @@ def entity_values(message: str, fields: Sequence[ContextField], kinds: dict[str,
     entities = extract_entities(message, now=now, timezone=timezone, fields=list(specs.values()),
                                 requested=[a for a in asked if a in specs], phone_region=phone_region)
     by_key = {f.key: f for f in fields}
+    entities = _by_context(message, entities, [f for f in fields if f.key in specs], kinds, asked, embed)
     out = []
     for e in entities:
         f = by_key[e.field]
@@ -118,6 +119,49 @@ def entity_values(message: str, fields: Sequence[ContextField], kinds: dict[str,
             continue
         out.append(Found(f.key, value, conf, start, end, meta={"alternatives": list(e.alternatives)}))
     return out
+
+
+def _by_context(message: str, entities: list, fields: Sequence[ContextField], kinds: dict[str, str],
+                asked: Sequence[str], embed: Any) -> list:
+    """Several fields of one kind (a balance and a transfer amount, check-in and check-out): each value goes to
+    the field whose words surround it ("transfer $500" → the amount to transfer), else to the field asked for,
+    else to the field whose description is closest in meaning to the words around it, else where the entity
+    extractor put it (in order of appearance)."""
+    groups: dict[str, list[ContextField]] = {}
+    for f in fields:
+        groups.setdefault(kinds[f.key], []).append(f)
+    out = []
+    for e in entities:
+        same = groups.get(kinds.get(e.field, ""), [])
+        if len(same) < 2:
+            out.append(e)
+            continue
+        window = {stem(w.lower()) for w, _s, _e in tokens(message[max(0, e.start - 40):e.end + 30])}
+        scores = []
+        for f in same:
+            core, described = field_words(f)
+            score = len(core & window) + 0.5 * len(described & window) + (0.75 if f.key in asked else 0.0)
+            scores.append((score, f.key))
+        scores.sort(key=lambda x: -x[0])
+        if scores[0][0] > 0 and (len(scores) < 2 or scores[0][0] > scores[1][0]):
+            e = replace(e, field=scores[0][1])
+        elif embed is not None:
+            e = replace(e, field=_closest_in_meaning(message, e, same, embed) or e.field)
+        out.append(e)
+    # one value per field: the first of several values the context gave one field goes back in order
+    return out
+
+
+def _closest_in_meaning(message: str, e: Any, same: list[ContextField], embed: Any) -> str | None:
+    clause = re.split(r"(?<=[.?!;])\s+", message)
+    around = next((c for c in clause if message.find(c) <= e.start < message.find(c) + len(c)), message)
+    try:
+        vectors = embed([around] + [f"{f.title}: {f.description}" for f in same])
+    except Exception:  # noqa: BLE001 - meaning is a bonus: without embeddings the order of appearance stands
+        return None
+    sims = vectors[1:] @ vectors[0]
+    order = sims.argsort()[::-1]
+    return same[int(order[0])].key if float(sims[order[0]] - sims[order[1]]) >= 0.03 else None
 
 
 def _spoken_amount(message: str, start: int, value: dict) -> tuple[int, dict]:

@@ -70,7 +70,8 @@ def content_stems(text: str, extra_stop: frozenset[str] = frozenset()) -> list[s
 @lru_cache(maxsize=1024)
 def _field_vocabulary(key: str, label: str, description: str) -> tuple[frozenset[str], frozenset[str]]:
     key_words = key.replace("_", " ").replace("-", " ")
-    core = set(content_stems(f"{key_words} {label}", FIELD_FILLER))
+    # a key that is only a filler word ("amount", "type") is still what the field is about
+    core = set(content_stems(f"{key_words} {label}", FIELD_FILLER)) or set(content_stems(f"{key_words} {label}"))
     described = set(content_stems(SPLIT_EXAMPLES.split(description)[0], FIELD_FILLER))
     # "bed rooms" in a description is "bedrooms" in a message
     for text in (key_words, label, description):
