@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from backend.ai.understanding.context_extraction.fields import ContextField
-from backend.ai.understanding.context_extraction.words import content_stems, field_words, stem, tokens
+from backend.ai.understanding.context_extraction.words import content_stems, field_heads, field_words, stem, tokens
 
 RE_SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
 _ASK_OPENERS = re.compile(r"^\s*(?:please\s+)?(?:tell\s+me|let\s+me\s+know|say|give\s+me|provide|specify|confirm|"
@@ -91,10 +91,13 @@ def asked_fields(previous_turn: str, fields: Sequence[ContextField], kinds: dict
         for rx, group in _EXPECTS:
             if rx.search(q):
                 expected |= group
+        wh = bool(re.match(r"\s*(?:\w+[,\s]+)?(?:what|which|where|when|who|whom|how)\b", q, re.I))
         for f in fields:
             core, described = field_words(f)
-            score = 0.0
-            score += 1.0 * len(core & q_stems) + 0.5 * len(described & q_stems)
+            heads = field_heads(f) - core
+            score = 1.0 * len(core & q_stems) + 0.75 * len(heads & q_stems) + 0.25 * len(described - heads & q_stems)
+            if wh and (core | heads) & q_stems:
+                score += 0.25  # "What kind of food …?" asks for the field whose noun it names
             if f.options:
                 named = sum(1 for o in f.options if re.search(rf"\b{re.escape(o.lower())}\b", q_lower))
                 if named >= 2 or (named == 1 and " or " in q_lower):

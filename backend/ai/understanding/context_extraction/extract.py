@@ -48,6 +48,7 @@ _ASKING_KINDS = frozenset({"money", "boolean", "boolean_choice", "choice", "choi
 # "Is there one with…", "Do you have…" are requests, and what they name is wanted.
 RE_INFO_QUESTION = re.compile(
     r"^\s*(?:and\s+)?(?:(?:and|so|also|ok(?:ay)?|great|thanks|nice|cool|hmm+|oh)[,.!\s]+)*(?:how\s+much|"
+    r"how\s+\w+\s+(?:is|are|was|were|does|do)\b|"
     r"what(?:'s|\s+is|\s+are|\s+was)\s+(?:the|its|their)|"
     r"(?:is|are|was|were|does|do|did|has|have|will|would|can|could|should)\s+"
     r"(?!you\b|there\b|i\b|we\b|anyone\b|anything\b|any\b|someone\b|something\b|somebody\b|u\b|ya\b))", re.I)
@@ -120,13 +121,13 @@ def extract_context(message: str, fields: Sequence[ContextField], *, now: dateti
     found = _read(message, fields, kinds, asked, now=now, timezone=timezone, phone_region=phone_region,
                   embed=embed)
     found += _answers_to_question(message, previous_turn, fields, kinds, {f.key for f in found}, asked,
-                                  now=now, timezone=timezone, phone_region=phone_region)
+                                  now=now, timezone=timezone, phone_region=phone_region, embed=embed)
     found = _drop_asked_about(message, found, kinds)
     return _one_per_field(message, found, by_key, known)
 
 
 def _read(message: str, fields: list[ContextField], kinds: dict[str, str], asked: Sequence[str], *,
-          now: datetime, timezone: str, phone_region: str, embed: Any) -> list[Found]:
+          now: datetime, timezone: str, phone_region: str, embed: Any, meaning: bool = True) -> list[Found]:
     found = typed.entity_values(message, fields, kinds, now=now, timezone=timezone, phone_region=phone_region,
                                 asked=asked, embed=embed)
     found = [f for f in found if not RE_DENIAL_BEFORE.search(message[max(0, f.start - 16):f.start])]
@@ -139,14 +140,14 @@ def _read(message: str, fields: list[ContextField], kinds: dict[str, str], asked
     found += [n for n in numbered if (n.key, n.start) not in have]
     taken_spans = [(f.start, f.end) for f in found]
     filled = {f.key for f in found}
-    found += choices.meaning_values(message, fields, kinds, filled, taken_spans, embed)
-    found += spans.text_values(message, fields, kinds, asked, found, embed)
+    found += choices.meaning_values(message, fields, kinds, filled, taken_spans, embed if meaning else None)
+    found += spans.text_values(message, fields, kinds, asked, found, embed if meaning else None)
     return found
 
 
 def _answers_to_question(message: str, previous_turn: str, fields: list[ContextField], kinds: dict[str, str],
                          filled: set[str], asked: Sequence[str], *, now: datetime, timezone: str,
-                         phone_region: str) -> list[Found]:
+                         phone_region: str, embed: Any) -> list[Found]:
     """A yes or a no to the assistant's yes/no question: yes/no fields it was about, and the values it proposed."""
     question = yes_no_question(previous_turn)
     if not question:
@@ -160,13 +161,13 @@ def _answers_to_question(message: str, previous_turn: str, fields: list[ContextF
         if kinds[f.key] not in ("boolean", "boolean_choice") or f.key in filled:
             continue
         core, described = choices.topic_stems(f)
-        if (core | described) & q_stems or f.key in asked:
+        if (core or described) & q_stems or f.key in asked:
             value = choices.as_yes_no(f, polarity)
             if value is not None:
                 out.append(Found(f.key, value, YES_NO_CONFIDENCE, ys, ye))
     if polarity and is_confirmation(question):
         proposal = _proposal(previous_turn, question, fields, kinds, now=now, timezone=timezone,
-                             phone_region=phone_region)
+                             phone_region=phone_region, embed=embed)
         for p in proposal:
             if p.key in filled or kinds[p.key] in ("boolean", "boolean_choice"):
                 continue
@@ -175,11 +176,12 @@ def _answers_to_question(message: str, previous_turn: str, fields: list[ContextF
 
 
 def _proposal(previous_turn: str, question: str, fields: list[ContextField], kinds: dict[str, str], *,
-              now: datetime, timezone: str, phone_region: str) -> list[Found]:
+              now: datetime, timezone: str, phone_region: str, embed: Any) -> list[Found]:
     """The values the assistant's question proposed; a bare "Is that right?" confirms the whole turn."""
     at = previous_turn.find(question)
     for text in ((previous_turn[at:] if at >= 0 else question), previous_turn):
-        found = _read(text, fields, kinds, (), now=now, timezone=timezone, phone_region=phone_region, embed=None)
+        found = _read(text, fields, kinds, (), now=now, timezone=timezone, phone_region=phone_region, embed=embed,
+                      meaning=False)
         best: dict[str, Found] = {}
         for f in found:
             if f.key not in best or f.confidence > best[f.key].confidence:

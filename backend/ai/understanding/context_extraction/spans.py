@@ -17,9 +17,17 @@ import re
 from collections.abc import Sequence
 
 from backend.ai.understanding.context_extraction.choices import Embed, phrases
+from backend.ai.understanding.context_extraction.dialogue import sentences
 from backend.ai.understanding.context_extraction.fields import ContextField
 from backend.ai.understanding.context_extraction.typed import Found
-from backend.ai.understanding.context_extraction.words import STOP, field_examples, field_words, stem, tokens
+from backend.ai.understanding.context_extraction.words import (
+    STOP,
+    field_examples,
+    field_heads,
+    field_words,
+    stem,
+    tokens,
+)
 from backend.ai.understanding.person_names import STOP_WORDS as NAME_STOP
 
 _CAP = r"(?:[A-Z][\w'’.&-]*|[A-Z]{2,})"
@@ -48,6 +56,7 @@ _HEAD_FILLER = re.compile(
     r"i\s+(?:would|'d)\s+(?:like|love|prefer|want)(?:\s+to\s+(?:have|get|go\s+(?:to|with)|try|eat|find|see))?|"
     r"i\s+(?:want|need|prefer|like|love|fancy)(?:\s+to\s+(?:have|get|go\s+(?:to|with)|try|eat|find|see))?|"
     r"i'?m\s+(?:in\s+the\s+mood\s+for|looking\s+for|thinking|craving|into)|we'?re\s+looking\s+for|"
+    r"i\s+feel\s+like|i'?m\s+feeling|craving|i\s+(?:would|'d)\s+go\s+(?:for|with)|"
     r"i\s+am\s+(?:in\s+the\s+mood\s+for|looking\s+for|thinking|craving|into)|in\s+the\s+mood\s+for|"
     r"it'?s|it\s+is|it\s+should\s+be|it\s+would\s+be|that'?s|that\s+is|make\s+it|go\s+with|please|"
     r"some|something|somewhere|anything|a|an|the|any|in|at|for|to|near|around|from|with|on)\b[\s,.:!-]*)+",
@@ -81,12 +90,14 @@ def _clean_run(message: str, s: int, e: int, f: ContextField) -> tuple[int, int]
     return s + words[0][1], s + words[-1][2]
 
 
-def _runs_after(message: str, prep: re.Pattern[str], allow_lower_at_end: bool) -> list[tuple[int, int, float]]:
+def _runs_after(message: str, prep: re.Pattern[str], allow_lower_at_end: bool, asked: bool = False
+                ) -> list[tuple[int, int, float]]:
     out = []
     for m in RE_CAP_RUN.finditer(message):
         if prep.search(message[max(0, m.start() - 30):m.start()]):
             out.append((m.start(), m.end(), 0.85))
-    if allow_lower_at_end and not re.search(r"[A-Z]", message):
+    # a lower-case name only from someone who writes without capitals, or who was just asked for it
+    if allow_lower_at_end and (asked or not re.search(r"[A-Z]", message)):
         # "doctors in martinez ?": a lower-case name closing its sentence
         for m in re.finditer(r"\b(?:in|near|around)\s+(?P<w>[a-z][a-z'-]{2,}(?:\s+[a-z][a-z'-]{2,})?)\s*"
                              r"(?=[.?!,]|$)", message):
@@ -113,49 +124,51 @@ def answer_span(message: str) -> tuple[int, int] | None:
 
 def text_values(message: str, fields: Sequence[ContextField], kinds: dict[str, str], asked: Sequence[str],
                 taken: list[Found], embed: Embed | None) -> list[Found]:
+    """Candidates for every free-text field first, then the most confident take their words: "Punjabi kind of
+    food in milpitas" gives the cuisine "Punjabi" before the asked-for city can take the first capital."""
     spans = [(t.start, t.end) for t in taken]
+    have = {t.key for t in taken}
 
     def free(s: int, e: int) -> bool:
         return not any(s < b and a < e for a, b in spans)
 
-    out: list[Found] = []
+    def runs(f: ContextField, found: list[tuple[int, int, float]], penalty: float = 0.0) -> list[Found]:
+        out = []
+        for s, e, conf in found:
+            cleaned = _clean_run(message, s, e, f)
+            if cleaned and free(*cleaned):
+                out.append(Found(f.key, message[cleaned[0]:cleaned[1]], conf - penalty, *cleaned))
+        return out
+
+    cands: list[Found] = []
     for f in fields:
         kind = kinds[f.key]
+        is_asked = f.key in asked
         if kind in ("person_name", "first_name", "last_name"):
             # a name the entity extractor did not see: "send the money to Maria"
-            if f.key not in {t.key for t in taken}:
-                for s, e, conf in _runs_after(message, _NAME_PREP, False) + (
-                        _first_run(message) if f.key in asked else []):
-                    cleaned = _clean_run(message, s, e, f)
-                    if cleaned and free(*cleaned):
-                        out.append(Found(f.key, message[cleaned[0]:cleaned[1]], conf - 0.15, *cleaned))
-                        spans.append(cleaned)
-                        break
+            if f.key not in have:
+                cands += runs(f, _runs_after(message, _NAME_PREP, False, is_asked) +
+                              (_first_run(message) if is_asked else []), 0.15)
             continue
         if kind not in ("location", "name", "text", "long_text", "tags"):
             continue
-        found: list[Found] = []
-        if f.key in asked:
-            found += _asked_answer(message, f, kind, free)
+        if is_asked:
+            cands += _asked_answer(message, f, kind, free)
         if kind == "location":
-            for s, e, conf in _runs_after(message, _PLACE_PREP, True) + (
-                    _first_run(message) if f.key in asked else []):
-                cleaned = _clean_run(message, s, e, f)
-                if cleaned and free(*cleaned):
-                    found.append(Found(f.key, message[cleaned[0]:cleaned[1]], conf, *cleaned))
+            cands += runs(f, _runs_after(message, _PLACE_PREP, True, is_asked) +
+                          (_first_run(message) if is_asked else []))
         elif kind == "name":
-            for s, e, conf in _runs_after(message, _NAME_PREP, False):
-                cleaned = _clean_run(message, s, e, f)
-                if cleaned and free(*cleaned):
-                    found.append(Found(f.key, message[cleaned[0]:cleaned[1]], conf - 0.15, *cleaned))
+            cands += runs(f, _runs_after(message, _NAME_PREP, False, is_asked), 0.15)
             for m in re.finditer(r"[\"“](?P<q>[^\"”]{2,60})[\"”]", message):
-                found.append(Found(f.key, m.group("q").strip(), 0.8, m.start("q"), m.end("q")))
+                cands.append(Found(f.key, m.group("q").strip(), 0.8, m.start("q"), m.end("q")))
         elif kind == "text":
-            found += _descriptor(message, f, free)
-        if found:
-            best = max(found, key=lambda x: (x.confidence, -x.start))
-            out.append(best)
-            spans.append((best.start, best.end))
+            cands += _descriptor(message, f, free)
+    out: list[Found] = []
+    for c in sorted(cands, key=lambda x: (-x.confidence, x.start)):
+        if c.key in {o.key for o in out} or not free(c.start, c.end):
+            continue
+        out.append(c)
+        spans.append((c.start, c.end))
     out += _example_like(message, [f for f in fields if kinds[f.key] == "text" and f.key not in
                                    {o.key for o in out}], spans, embed)
     return out
@@ -170,7 +183,7 @@ def _first_run(message: str) -> list[tuple[int, int, float]]:
             continue
         if all(w.lower() in _NOT_VALUE or w.lower() in NAME_STOP for w in words):
             continue
-        return [(m.start(), m.end(), 0.7)]
+        return [(m.start(), m.end(), 0.65)]
     return []
 
 
@@ -184,27 +197,32 @@ def _asked_answer(message: str, f: ContextField, kind: str, free) -> list[Found]
         s, e = span if span else (0, len(message.rstrip(" .!?")))
         items = [i.strip() for i in re.split(r"\s*(?:,|;|\band\b|&|/)\s*", message[s:e]) if i.strip()]
         return [Found(f.key, items, 0.7, s, e)] if items else []
-    span = answer_span(message)
-    if span is None:
-        return []
-    s, e = span
-    if kind in ("location", "name"):
-        cleaned = _clean_run(message, s, e, f)
-        if cleaned is None:
-            return []
-        s, e = cleaned
-    if not free(s, e):
-        return []
-    value = message[s:e]
-    if value.lower() in STOP or value.lower() in _NOT_VALUE:
-        return []
-    return [Found(f.key, value, 0.75, s, e)]
+    whole = answer_span(message)
+    pieces = [(whole, 0.75)] if whole else []
+    if whole is None:
+        # "Lobster sounds great. Please search in San Mateo.": each sentence may be the answer
+        for i, (text, at) in enumerate(sentences(message)):
+            span = answer_span(text)
+            if span:
+                pieces.append(((at + span[0], at + span[1]), 0.7 - 0.02 * i))
+    out = []
+    for (s, e), conf in pieces:
+        if kind in ("location", "name"):
+            cleaned = _clean_run(message, s, e, f)
+            if cleaned is None:
+                continue
+            s, e = cleaned
+        value = message[s:e]
+        if not free(s, e) or value.lower() in STOP or value.lower() in _NOT_VALUE:
+            continue
+        out.append(Found(f.key, value, conf, s, e))
+    return out
 
 
 def _descriptor(message: str, f: ContextField, free) -> list[Found]:
     """Words that qualify one of the field's own nouns: "Ethiopian cuisine", "rock shows" is not (shows is not
     the field's), "Pop music" is when music is."""
-    heads = _heads(f)
+    heads = field_heads(f)
     toks = tokens(message)
     out: list[Found] = []
     for i, (w, s, e) in enumerate(toks):
@@ -243,18 +261,6 @@ def _descriptor(message: str, f: ContextField, free) -> list[Found]:
 
 
 _DETERMINERS = frozenset("a an some any the for like want prefer love into of serves serving with".split())
-_CLAUSE_END = re.compile(r"\b(?:in|on|at|for|per|to|from|with|by|where|which|that|who|when|whose|served|located|"
-                         r"is|are|held|offered|used|scheduled|happening|either)\b|[,;:(]", re.I)
-
-
-def _heads(f: ContextField) -> frozenset[str]:
-    """The nouns a descriptor qualifies: the field's key and label, and the description's first phrase
-    ("Cuisine of food served in …" → cuisine, food)."""
-    core, _described = field_words(f)
-    first = _CLAUSE_END.split(f.description, maxsplit=1)[0]
-    return frozenset(core | {stem(w.lower()) for w, _s, _e in tokens(first) if w.lower() not in STOP})
-
-
 def _example_like(message: str, fields: list[ContextField], spans: list[tuple[int, int]], embed: Embed | None
                   ) -> list[Found]:
     """Phrases close in meaning to the owner's examples of a text field."""

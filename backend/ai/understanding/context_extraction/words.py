@@ -9,7 +9,7 @@ from functools import lru_cache
 from backend.ai.understanding.context_extraction.fields import ContextField
 from backend.ai.understanding.numwords import TEENS, TENS, UNITS
 
-RE_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?|\d+(?:[.,]\d+)*")
+RE_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+|-[A-Za-zÀ-ÖØ-öø-ÿ]+)*|\d+(?:[.,]\d+)*")
 
 # Words that carry no topic: what is left of a field's description tells what the field is about.
 STOP = frozenset("""
@@ -85,6 +85,18 @@ def _field_vocabulary(key: str, label: str, description: str) -> tuple[frozenset
 def field_words(f: ContextField) -> tuple[frozenset[str], frozenset[str]]:
     """(stems of the key and label, further stems of the description): what the field is about."""
     return _field_vocabulary(f.key, f.label, f.description)
+
+
+_CLAUSE_END = re.compile(r"\b(?:in|on|at|for|per|to|from|with|by|where|which|that|who|when|whose|served|located|"
+                         r"is|are|held|offered|used|scheduled|happening|either)\b|[,;:(]", re.I)
+
+
+def field_heads(f: ContextField) -> frozenset[str]:
+    """The nouns the field is about: its key and label, and the description's first phrase ("Cuisine of food
+    served in …" → cuisine, food; "City where the apartment is located" → city)."""
+    core, _described = field_words(f)
+    first = _CLAUSE_END.split(f.description, maxsplit=1)[0]
+    return frozenset(core | set(content_stems(first, FIELD_FILLER)))
 
 
 def field_examples(f: ContextField) -> tuple[str, ...]:
