@@ -1,12 +1,12 @@
 """Choice, multi-choice and yes/no fields, read through their options and the field's own words.
 
-- An option named in the message fills the field ("a general practitioner" → "General Practitioner"); when two
-  fields share the options (a transfer's source and recipient account), words of direction ("to", "from") and
+- An option named in the message fills the field ("a deep tissue massage" → "Deep tissue"); when two
+  fields share the options (a shipment's pick-up and drop-off depot), words of direction ("to", "from") and
   the fields' descriptions decide which one the mention fills.
-- A yes/no field is about a few words of its key and description ("pets_allowed": pets); a mention of them is a
-  yes ("a pet friendly flat"), a mention under a negation a no ("no pets", "doesn't need to be furnished").
+- A yes/no field is about a few words of its key and description ("needs_parking": parking); a mention of them is
+  a yes ("with parking"), a mention under a negation a no ("no parking", "doesn't need to be wheelchair accessible").
 - With no option named, phrases of the message are compared with the options by meaning (the packaged MiniLM
-  embeddings): "baseball" is Sports, "an eye doctor" an Ophthalmologist. Only a clear winner counts.
+  embeddings): "a divorce" is Family law, "my nails" a Manicure. Only a clear winner counts.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _direction(f: ContextField) -> str:
 
 def _cue_before(message: str, start: int) -> str:
     window = message[max(0, start - 30):start]
-    # the nearest cue word wins: "from my checking to Amir's checking"
+    # the nearest cue word wins: "from the Leeds depot to the York depot"
     best, where = "", -1
     for rx, name in ((_TO_CUE, "to"), (_FROM_CUE, "from")):
         for m in rx.finditer(window):
@@ -171,7 +171,7 @@ def boolean_values(message: str, fields: Sequence[ContextField], kinds: dict[str
 
 
 def _alone_enough(f: ContextField, st: str, topic: frozenset[str]) -> bool:
-    """One word of a two-word topic is enough when it is the topic's last word ("music" for "live music")."""
+    """One word of a two-word topic is enough when it is the topic's last word ("parking" for "street parking")."""
     words = [stem(w.lower()) for w, _s, _e in tokens(f.key.replace("_", " ") + " " + f.label)]
     words = [w for w in words if w in topic]
     return bool(words) and st == words[-1]
@@ -232,7 +232,7 @@ def meaning_values(message: str, fields: Sequence[ContextField], kinds: dict[str
         for p in range(len(cands)):
             word = stem(cands[p][0].lower())
             if any(stem(o.lower()).startswith(word) or word.startswith(stem(o.lower())) for o in f.options):
-                continue  # "check my balance" is not the option "checking": the same word in another sense
+                continue  # "I'll book it" is not the option "booking": the same word in another sense
             order = sims[p].argsort()[::-1]
             top, second = float(sims[p][order[0]]), float(sims[p][order[1]])
             if top >= MEANING_MIN and top - second >= MEANING_MARGIN and (best is None or top > best[0]):

@@ -121,7 +121,7 @@ def yes_no_question(previous_turn: str) -> str:
     last = qs[-1]
     if _YES_NO_OPENERS.match(last) or _CONFIRM.search(last):
         if re.search(r"\bor\b", last) and not re.search(r"\bor\s+not\b", last, re.I) and not _CONFIRM.search(last):
-            return ""  # "Checking or savings?" is a choice, not a yes/no
+            return ""  # "Cash or card?" is a choice, not a yes/no
         return last
     return ""
 

@@ -9,7 +9,7 @@ The order of reading: typed values (the entity extractor, then percent / duratio
 named in the message, yes/no topics, numbers named by a field's words, the answer to what the assistant just
 asked, a yes or no to its question (a "yes" to "Shall I book the 10th?" confirms the 10th: the value comes from
 the assistant's words, the evidence is the customer's "yes"), options close in meaning, and free text. Then:
-- a value inside a question about the thing on offer ("Is the rent $3,000?", "Do they allow pets?") is the
+- a value inside a question about the thing on offer ("Is the rent $3,000?", "Do they allow dogs?") is the
   customer asking, not stating, and is dropped;
 - one value per field: the most confident, the later one on a tie (people correct themselves as they go);
 - `corrects` is set when the sentence carries a correction ("actually", "make it", "instead", "no, …", "not X")
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # Kinds whose value in a question about the offer is the customer asking, not stating.
 _ASKING_KINDS = frozenset({"money", "boolean", "boolean_choice", "choice", "choice_number", "number", "count",
                            "rating", "percent", "multi_choice"})
-# "Is the rent $3,000?", "Are pets allowed?", "Does it come furnished?": asking about the offer. "Can you find…",
+# "Is the rent $3,000?", "Are dogs allowed?", "Does it come with parking?": asking about the offer. "Can you find…",
 # "Is there one with…", "Do you have…" are requests, and what they name is wanted.
 RE_INFO_QUESTION = re.compile(
     r"^\s*(?:and\s+)?(?:(?:and|so|also|ok(?:ay)?|great|thanks|nice|cool|hmm+|oh)[,.!\s]+)*(?:how\s+much|"
@@ -194,7 +194,7 @@ def _proposal(previous_turn: str, question: str, fields: list[ContextField], kin
 def _drop_asked_about(message: str, found: list[Found], kinds: dict[str, str]) -> list[Found]:
     asking = []
     for text, s in sentences(message):
-        # "Do you have their number and is it furnished?": each clause is asked on its own
+        # "Do you have their number and is there a lift?": each clause is asked on its own
         for clause in re.finditer(r"[^,;]+?(?=\s+and\s+(?=is|are|does|do|can|will|has)\b|[,;]|$)", text):
             c = clause.group(0)
             if RE_ASKING_IF.search(c) or (RE_INFO_QUESTION.match(c) and (

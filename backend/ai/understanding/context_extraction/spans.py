@@ -2,10 +2,10 @@
 
 A text field says what it holds in its key and description, and the extractor reads it in three ways:
 - places (a field about a city, area, location…): the name after "in", "near", "around" ("a flat in Santa
-  Clara"), capitalised or at the end of the sentence ("doctors in martinez");
+  Clara"), capitalised or at the end of the sentence ("a plumber in leeds");
 - names (a "…_name" field, "name of the …"): the capitalised words after "called", "named", "at", "to", "with";
-- descriptors (any other text field): the words right before one of the field's own nouns ("Ethiopian
-  cuisine", "rock music", "Freshwater fish kind of food"), or after it ("cuisine: Thai"), and phrases close in
+- descriptors (any other text field): the words right before one of the field's own nouns ("a Swedish
+  massage", "deep tissue kind of treatment"), or after it ("treatment: reflexology"), and phrases close in
   meaning to the examples the owner gave in the description ("for example Mexican, Chinese").
 When the assistant has just asked for the field, the answer itself is the value, less the conversational
 wrapping ("I would like Freshwater fish, please" → "Freshwater fish").
@@ -41,7 +41,7 @@ _NAME_PREP = re.compile(r"(?:\b(?:called|named|at|to|with|for|from|visit|book|re
 # Words that end a place or name run: "Fremont City", "San Jose area" keep only the name.
 _TRAILING_GENERIC = frozenset(stem(w) for w in """
 city town area region district county neighborhood neighbourhood place location downtown center centre
-restaurant apartment apartments office clinic practice please thanks
+please thanks
 """.split())
 _NOT_VALUE = frozenset(w.lower() for w in """
 I I'm I'd I'll Im Id Hi Hello Hey Thanks Thank Yes No Ok Okay Sure Please Can Could Would Will What Where When
@@ -98,7 +98,7 @@ def _runs_after(message: str, prep: re.Pattern[str], allow_lower_at_end: bool, a
             out.append((m.start(), m.end(), 0.85))
     # a lower-case name only from someone who writes without capitals, or who was just asked for it
     if allow_lower_at_end and (asked or not re.search(r"[A-Z]", message)):
-        # "doctors in martinez ?": a lower-case name closing its sentence
+        # "a plumber in leeds ?": a lower-case name closing its sentence
         for m in re.finditer(r"\b(?:in|near|around)\s+(?P<w>[a-z][a-z'-]{2,}(?:\s+[a-z][a-z'-]{2,})?)\s*"
                              r"(?=[.?!,]|$)", message):
             words = m.group("w").split()
@@ -124,8 +124,8 @@ def answer_span(message: str) -> tuple[int, int] | None:
 
 def text_values(message: str, fields: Sequence[ContextField], kinds: dict[str, str], asked: Sequence[str],
                 taken: list[Found], embed: Embed | None) -> list[Found]:
-    """Candidates for every free-text field first, then the most confident take their words: "Punjabi kind of
-    food in milpitas" gives the cuisine "Punjabi" before the asked-for city can take the first capital."""
+    """Candidates for every free-text field first, then the most confident take their words: "Swedish kind of
+    massage in leeds" gives the treatment "Swedish" before the asked-for town can take the first capital."""
     spans = [(t.start, t.end) for t in taken]
     have = {t.key for t in taken}
 
@@ -220,8 +220,8 @@ def _asked_answer(message: str, f: ContextField, kind: str, free) -> list[Found]
 
 
 def _descriptor(message: str, f: ContextField, free) -> list[Found]:
-    """Words that qualify one of the field's own nouns: "Ethiopian cuisine", "rock shows" is not (shows is not
-    the field's), "Pop music" is when music is."""
+    """Words that qualify one of the field's own nouns: "Swedish massage", "Swedish lessons" is not (lessons
+    is not the field's noun)."""
     heads = field_heads(f)
     toks = tokens(message)
     out: list[Found] = []

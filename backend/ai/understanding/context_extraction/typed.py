@@ -123,8 +123,8 @@ def entity_values(message: str, fields: Sequence[ContextField], kinds: dict[str,
 
 def _by_context(message: str, entities: list, fields: Sequence[ContextField], kinds: dict[str, str],
                 asked: Sequence[str], embed: Any) -> list:
-    """Several fields of one kind (a balance and a transfer amount, check-in and check-out): each value goes to
-    the field whose words surround it ("transfer $500" → the amount to transfer), else to the field asked for,
+    """Several fields of one kind (a deposit and a monthly rent, check-in and check-out): each value goes to
+    the field whose words surround it ("a deposit of $500" → the deposit), else to the field asked for,
     else to the field whose description is closest in meaning to the words around it, else where the entity
     extractor put it (in order of appearance)."""
     groups: dict[str, list[ContextField]] = {}

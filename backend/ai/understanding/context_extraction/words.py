@@ -92,15 +92,15 @@ _CLAUSE_END = re.compile(r"\b(?:in|on|at|for|per|to|from|with|by|where|which|tha
 
 
 def field_heads(f: ContextField) -> frozenset[str]:
-    """The nouns the field is about: its key and label, and the description's first phrase ("Cuisine of food
-    served in …" → cuisine, food; "City where the apartment is located" → city)."""
+    """The nouns the field is about: its key and label, and the description's first phrase ("Treatment of the
+    body offered in …" → treatment, body; "Town where the job is" → town)."""
     core, _described = field_words(f)
     first = _CLAUSE_END.split(f.description, maxsplit=1)[0]
     return frozenset(core | set(content_stems(first, FIELD_FILLER)))
 
 
 def field_examples(f: ContextField) -> tuple[str, ...]:
-    """The owner's examples in the description: "Cuisine (for example Mexican, Chinese)" → Mexican, Chinese."""
+    """The owner's examples in the description: "Treatment (for example Swedish, Thai)" → Swedish, Thai."""
     parts = SPLIT_EXAMPLES.split(f.description, maxsplit=1)
     if len(parts) < 2:
         return ()
