@@ -235,7 +235,9 @@ def meaning_values(message: str, fields: Sequence[ContextField], kinds: dict[str
                 continue  # "I'll book it" is not the option "booking": the same word in another sense
             order = sims[p].argsort()[::-1]
             top, second = float(sims[p][order[0]]), float(sims[p][order[1]])
-            if top >= MEANING_MIN and top - second >= MEANING_MARGIN and (best is None or top > best[0]):
+            clear = (top >= MEANING_MIN and top - second >= MEANING_MARGIN) or \
+                (top >= MEANING_MIN - 0.1 and top - second >= 1.5 * MEANING_MARGIN)
+            if clear and (best is None or top > best[0]):
                 best = (top, p, int(order[0]))
         if best is not None:
             top, p, o = best

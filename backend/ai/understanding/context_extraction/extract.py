@@ -136,8 +136,13 @@ def _read(message: str, fields: list[ContextField], kinds: dict[str, str], asked
     found += choices.boolean_values(message, fields, kinds)
     numbered = typed.numbered_values(message, fields, kinds, [f for f in found if kinds[f.key] not in
                                                               ("count", "choice_number", "number")], asked)
-    have = {(f.key, f.start) for f in found}
-    found += [n for n in numbered if (n.key, n.start) not in have]
+    # the reading that names the field's words ("3 bedrooms") replaces the entity extractor's bare number
+    mine = {(n.key, n.start) for n in numbered if kinds[n.key] != "money"} | \
+        {(n.key, n.end) for n in numbered if kinds[n.key] != "money"}
+    found = [f for f in found if (f.key, f.start) not in mine and (f.key, f.end) not in mine] + numbered
+    answers = [n for n in numbered if n.meta.get("answer")]
+    found = [f for f in found if f.meta.get("answer") or f.key in asked or
+             not any(a.start < f.end and f.start < a.end for a in answers)]
     taken_spans = [(f.start, f.end) for f in found]
     filled = {f.key for f in found}
     found += choices.meaning_values(message, fields, kinds, filled, taken_spans, embed if meaning else None)

@@ -13,6 +13,7 @@ from typing import Any
 from backend.ai.types import FieldSpec
 from backend.ai.understanding.context_extraction.fields import ContextField
 from backend.ai.understanding.context_extraction.words import (
+    NUMBER_WORD,
     STOP,
     field_words,
     find_numbers,
@@ -20,6 +21,7 @@ from backend.ai.understanding.context_extraction.words import (
     tokens,
     words_to_number,
 )
+from backend.ai.understanding.datetimes import make_clock
 from backend.ai.understanding.entities import extract_entities, field_kind
 
 
@@ -117,8 +119,20 @@ def entity_values(message: str, fields: Sequence[ContextField], kinds: dict[str,
             value = message[start:end]
         if value is None:
             continue
+        if kind in ("date", "datetime") and str(value)[:10] < now_local_date(now, timezone) and \
+                not RE_PAST_FIELD.search(f"{f.key.replace('_', ' ')} {f.label} {f.description}"):
+            conf *= 0.4  # "we moved in on 3 March 2025": a past date is not when a future visit happens
         out.append(Found(f.key, value, conf, start, end, meta={"alternatives": list(e.alternatives)}))
     return out
+
+
+RE_PAST_FIELD = re.compile(r"\b(?:birth|born|since|last|previous|past|incident|accident|happened|occurred|started|"
+                           r"began|moved|purchased|bought|ago|was|were|issued|signed|joined|injur\w*|diagnos\w*)\b",
+                           re.I)
+
+
+def now_local_date(now: datetime, timezone: str) -> str:
+    return make_clock(now, timezone, "").today.isoformat()
 
 
 def _by_context(message: str, entities: list, fields: Sequence[ContextField], kinds: dict[str, str],
@@ -200,7 +214,7 @@ def numbered_values(message: str, fields: Sequence[ContextField], kinds: dict[st
     words sit closest wins, so "2 kids and 2 bedrooms" fills each field with its own number."""
     numeric = [f for f in fields if kinds[f.key] in ("number", "count", "choice_number") or
                (f.value_type == "rating")]
-    if not numeric:
+    if not numeric and not any(kinds[k] == "money" for k in asked if k in kinds):
         return []
     spans = [(t.start, t.end) for t in taken]
     numbers = [(s, e, v) for s, e, v in find_numbers(message) if not any(s < b and a < e for a, b in spans)]
@@ -232,7 +246,7 @@ def numbered_values(message: str, fields: Sequence[ContextField], kinds: dict[st
     scored.sort(key=lambda x: -x[0])
     filled: set[str] = set()
     for conf, s, _e, v, f, (rs, re_) in scored:
-        if s in used or f.key in filled:
+        if s in used:
             continue
         value = _typed_number(f, kinds[f.key], v)
         if value is None:
@@ -240,11 +254,17 @@ def numbered_values(message: str, fields: Sequence[ContextField], kinds: dict[st
         used.add(s)
         filled.add(f.key)
         out.append(Found(f.key, value, conf, rs, re_))
-    # an answer to "how many …?" that is one number
+    # an answer to "how many …?" (or "what budget?") that is one number: it is that, whatever else the bare
+    # number could be read as ("1500" answering the budget question is not a time)
+    everything = find_numbers(message)
     free = [(s, e, v) for s, e, v in numbers if s not in used]
-    for key in asked:
-        f = next((x for x in numeric if x.key == key), None)
-        if f is None or f.key in filled or len(free) != 1:
+    if len(everything) == 1 and not used:
+        free = everything
+    answerable = numeric + [f for f in fields if kinds[f.key] == "money" and f.key in asked]
+    have = {t.key for t in taken}
+    for key in asked[:1]:
+        f = next((x for x in answerable if x.key == key), None)
+        if f is None or f.key in filled or f.key in have or len(free) != 1:
             continue
         s, e, v = free[0]
         if re.match(r"\s*(?:%|percent|dollars?|bucks|euros?|pounds?|am\b|pm\b|a\.m|p\.m|o'?clock|:)",
@@ -252,13 +272,15 @@ def numbered_values(message: str, fields: Sequence[ContextField], kinds: dict[st
             continue
         value = _typed_number(f, kinds[f.key], v)
         if value is not None:
-            out.append(Found(f.key, value, 0.8, s, e))
+            out.append(Found(f.key, value, 0.8, s, e, meta={"answer": True}))
             filled.add(f.key)
             free = []
     return out
 
 
 def _typed_number(f: ContextField, kind: str, v: float | int) -> Any:
+    if kind == "money":
+        return {"amount": v, "currency": ""}  # a bare amount: the currency was not said
     if kind == "choice_number":
         return _option_number(f, v)
     if f.value_type == "rating":
@@ -272,7 +294,8 @@ RE_PERCENT = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?:%|percent\b|per\s+cent\b|pct
 _UNIT_MINUTES = {"min": 1, "minute": 1, "mins": 1, "minutes": 1, "m": 1, "hour": 60, "hours": 60, "hr": 60,
                  "hrs": 60, "h": 60, "day": 1440, "days": 1440, "week": 10080, "weeks": 10080}
 RE_DURATION = re.compile(
-    r"(?P<a>(?:an?|one|half\s+an?|\d+(?:\.\d+)?|[a-z]+(?:[\s-][a-z]+)?))\s*(?P<u>minutes?|mins?|hours?|hrs?|h|m|"
+    rf"(?<![\w.])(?P<a>(?:an?|half\s+an?|\d+(?:\.\d+)?|(?:{NUMBER_WORD})(?:[\s-](?:{NUMBER_WORD}))?))\s*"
+    r"(?P<u>minutes?|mins?|hours?|hrs?|h|m|"
     r"days?|weeks?)\b(?:\s+and\s+(?:a\s+)?(?P<half>half)|\s*(?P<m2>\d{1,2})\s*(?:minutes?|mins?|m)?\b)?", re.I)
 RE_RATING = re.compile(r"\b(?P<n>[1-5]|one|two|three|four|five)(?:\s*(?:/|out\s+of)\s*5\b|\s*stars?\b)", re.I)
 RE_ADDRESS = re.compile(

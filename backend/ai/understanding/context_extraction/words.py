@@ -19,6 +19,7 @@ i if in into is it its itself just me more most my no nor not now of off on once
 same she should so some such than that the their them then there these they this those through to too under until
 up very was we were what when where which while who whom why will with would you your yours yourself please
 want wanted need needs needed like would looking look find get got give let lets i'd i'm i'll it's that's
+many much
 """.split())
 # Words of descriptions that say how a field is stored, not what it is about.
 FIELD_FILLER = frozenset("""
@@ -113,7 +114,7 @@ def field_examples(f: ContextField) -> tuple[str, ...]:
 
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "grand": 1000}
 _SMALL = {**UNITS, **TEENS, **TENS, "zero": 0, "a": 1, "an": 1}
-_NUMBER_WORD = "|".join(sorted({*UNITS, *TEENS, *TENS, "zero", "hundred", "thousand", "million"}, key=len,
+NUMBER_WORD = _NUMBER_WORD = "|".join(sorted({*UNITS, *TEENS, *TENS, "zero", "hundred", "thousand", "million"}, key=len,
                                reverse=True))
 RE_WORD_NUMBER = re.compile(rf"\b(?:(?:a|an)\s+(?=hundred|thousand|million))?(?:{_NUMBER_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_NUMBER_WORD}))*\b", re.I)
 RE_DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,]|\.\d)|(?<![\w.,])\d+(?:\.\d+)?(?![\w]|[.,]\d)")
