@@ -225,7 +225,7 @@ def _descriptor(message: str, f: ContextField, free) -> list[Found]:
     heads = field_heads(f)
     toks = tokens(message)
     out: list[Found] = []
-    for i, (w, s, e) in enumerate(toks):
+    for i, (w, _s, e) in enumerate(toks):
         if stem(w.lower()) not in heads:
             continue
         # "<X> (kind|type|sort|style) of <head>" / "<X> <head>"
@@ -251,8 +251,8 @@ def _descriptor(message: str, f: ContextField, free) -> list[Found]:
             out.append(Found(f.key, message[mods[0][1]:mods[-1][2]], 0.7, mods[0][1], mods[-1][2]))
             continue
         # "<head> (is|:|like|such as) <X>"
-        m = re.match(r"\s*(?:is|:|-|like|such\s+as|would\s+be|should\s+be)\s+(?P<x>[A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)?)",
-                     message[e:])
+        m = re.match(r"\s*(?:is|:|-|like|such\s+as|would\s+be|should\s+be)\s+"
+                     r"(?P<x>[A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)?)", message[e:])
         if m and m.group("x").lower() not in _MODIFIER_STOP:
             s2, e2 = e + m.start("x"), e + m.end("x")
             if free(s2, e2):

@@ -228,7 +228,7 @@ def numbered_values(message: str, fields: Sequence[ContextField], kinds: dict[st
         for f in numeric:
             core, described = field_words(f)
             best, reach = 0.0, (s, e)
-            for dist, (w, a, b) in enumerate(after):
+            for dist, (w, _a, b) in enumerate(after):
                 low = w.lower()
                 if low in STOP and dist == 0 and low not in ("of",):
                     break
@@ -327,7 +327,8 @@ def other_typed_values(message: str, fields: Sequence[ContextField], kinds: dict
                     out.append(Found(f.key, n, 0.9, m.start(), m.end()))
         elif kind == "address":
             for m in RE_ADDRESS.finditer(message):
-                out.append(Found(f.key, m.group(0).rstrip(".,"), 0.85, m.start(), m.start() + len(m.group(0).rstrip(".,"))))
+                text = m.group(0).rstrip(".,")
+                out.append(Found(f.key, text, 0.85, m.start(), m.start() + len(text)))
     return out
 
 

@@ -116,7 +116,8 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "grand": 1000
 _SMALL = {**UNITS, **TEENS, **TENS, "zero": 0, "a": 1, "an": 1}
 NUMBER_WORD = _NUMBER_WORD = "|".join(sorted({*UNITS, *TEENS, *TENS, "zero", "hundred", "thousand", "million"}, key=len,
                                reverse=True))
-RE_WORD_NUMBER = re.compile(rf"\b(?:(?:a|an)\s+(?=hundred|thousand|million))?(?:{_NUMBER_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_NUMBER_WORD}))*\b", re.I)
+RE_WORD_NUMBER = re.compile(rf"\b(?:(?:a|an)\s+(?=hundred|thousand|million))?(?:{_NUMBER_WORD})"
+                            rf"(?:(?:\s+and\s+|[\s-]+)(?:{_NUMBER_WORD}))*\b", re.I)
 RE_DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,]|\.\d)|(?<![\w.,])\d+(?:\.\d+)?(?![\w]|[.,]\d)")
 
 
