@@ -179,12 +179,18 @@ def run(workspace_path: Path, in_path: Path, out_path: Path, *, use_llm: bool = 
     return {"conversations": len(conversations), "turns": turns, "actions": actions, "extract_ms": extract_ms}
 
 
-def _tracker(cfg: WorkspaceConfig, conversation: Conversation):
+def _tracker(cfg: WorkspaceConfig, conversation: Conversation, llm=None):
+    """The conversation's context tracker: the LLM's tool call when one is configured (the rules when it fails),
+    else the rules."""
+    from backend.ai.understanding.context_extraction.llm import llm_extractor
     from backend.ai.understanding.context_extraction.track import ContextTracker
 
     schema = cfg.schema(conversation.schema or None)
     if schema is None:
         return None
+    if llm is not None:
+        return ContextTracker(schema, timezone=cfg.timezone, phone_region=cfg.phone_region,
+                              extract=llm_extractor(llm))
     return ContextTracker(schema, timezone=cfg.timezone, phone_region=cfg.phone_region)
 
 
@@ -231,7 +237,7 @@ def simulate_conversation(workspace_id: int, cfg: WorkspaceConfig, conversation:
                           fields=tuple(cfg.context_fields) or DEFAULT_FIELDS)
     classifier = classifier_for_workspace(workspace_id)
     llm = get_llm() if use_llm else None
-    tracker = _tracker(cfg, conversation)
+    tracker = _tracker(cfg, conversation, llm)
     history: list[Turn] = []
     turns = []
     for turn in conversation.turns:

@@ -84,8 +84,10 @@ class WorkspaceConfig:
             "context_fields": [{"key": f.key, "type": f.type, "description": f.description}
                                for f in self.context_fields],
         }
-        if self.context_schemas:
-            out["context_schemas"] = [schema_as_dict(s) for s in self.context_schemas]
+        # the schema the older `context_fields` became is written back as those fields, not twice
+        schemas = [s for s in self.context_schemas if not (self.context_fields and s.key == "default")]
+        if schemas:
+            out["context_schemas"] = [schema_as_dict(s) for s in schemas]
         if self.kb_dir:
             out["kb_dir"] = self.kb_dir
         return out

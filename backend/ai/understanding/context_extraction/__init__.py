@@ -6,5 +6,7 @@ structured tool call against the schema) return the same `ExtractedValue`s, chec
 
 from backend.ai.understanding.context_extraction.extract import ExtractedValue, extract_context
 from backend.ai.understanding.context_extraction.fields import TYPES, ContextField, check_value
+from backend.ai.understanding.context_extraction.llm import LLMExtraction, extract_with_llm
 
-__all__ = ["TYPES", "ContextField", "ExtractedValue", "check_value", "extract_context"]
+__all__ = ["TYPES", "ContextField", "ExtractedValue", "LLMExtraction", "check_value", "extract_context",
+           "extract_with_llm"]
