@@ -21,18 +21,25 @@ Scoring, per dialogue, on the final context:
 - a predicted value is right when it, or its evidence, matches a gold surface form under the same
   normalisation; typed values (date, time, number, money) also match when a gold form reads as the same typed
   value (the gold form put through the same field's extractor: "March 14th" and "the 14th" are 2019-03-14).
+  The figures without that typed equivalence are printed too ("surface only").
 - precision = right / (predictions on scored slots + predictions on slots absent from the gold state);
   predictions on gold slots that are not scored (a value only the assistant said) are left out of both.
 - recall = right / scored slots; joint accuracy = dialogues with every scored slot right and nothing extra.
 - extraction time per customer message (ms), as `simulate` measures it around the extractor.
 
 Avoiding overfitting: the extractor knows nothing of these services. Its rules read a field through generic
-English (option names, the field's own words, "how many", prepositions of place, yes/no) and the packaged
-MiniLM; no slot name, option or value of these services appears in the code (`grep -i` for them in
-backend/ai/understanding/context_extraction/ finds none; the unit tests use other businesses' schemas).
-The rules were developed looking at errors of three services only (Homes_1, Restaurants_1, Banks_1, `--split
-dev`); the other three (Services_2, Services_3, Events_1) are the held-out check, reported separately. The
-thresholds (meaning similarity, answer length) are global, never per field.
+English (option names, the field's own words, "how many", prepositions of place, yes / no, confirmations) and
+the packaged MiniLM; no slot name, option or value of these six services is written in its code or its tables
+(words any business uses for a field, such as city, date, time or address, are in the generic tables; the unit
+tests use other businesses' schemas: a letting agent, a salon, a law office, a gym, a removals firm, a clinic).
+The rules were developed looking at errors of three services only (Homes_1, Restaurants_1, Banks_1: `--split
+dev --errors N` prints only theirs); the other three (Services_2, Services_3, Events_1) are the held-out check,
+reported separately, whose errors were never printed (a few of their utterances were read once, before any
+rule was written, to learn the data's format). Thresholds (meaning similarity, confidence bands, answer length)
+are global, never per field. One generic rule was prompted by a development service: two fields sharing
+options are told apart by direction words ("to" ↔ a recipient / destination field, "from" ↔ a source / origin
+field), as a transfer's two accounts are. `guess_type` uses the project's existing field-word hints
+(backend.ai.understanding.entities.field_kind) after its own generic tests.
 
 Usage: python bench/context_tracking.py [--data ../shared/eval-data/sgd-dev] [--split all|dev|heldout]
        [--errors N] [--limit N]
@@ -114,7 +121,8 @@ def build_schema(service: dict) -> dict:
 
 
 def norm(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]|_", " ", str(text).lower())).strip()
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", str(text).lower())  # "1,630" is 1630
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]|_", " ", text)).strip()
 
 
 def gold_of(dialogue: dict) -> dict[str, list[str]]:
@@ -149,18 +157,18 @@ class Matcher:
             self.cache[(key, surface)] = values[0].value if values else None
         return self.cache[(key, surface)]
 
-    def right(self, key: str, predicted: dict, gold: list[str]) -> bool:
+    def right(self, key: str, predicted: dict, gold: list[str], strict: bool = False) -> bool:
         forms = {norm(g) for g in gold}
         value = predicted["value"]
         shown = value["amount"] if isinstance(value, dict) and "amount" in value else value
         if norm(shown) in forms or norm(predicted["evidence"]) in forms:
             return True
-        if self.fields[key].value_type in TYPED:
+        if not strict and self.fields[key].value_type in TYPED:
             return any(self.typed(key, g) == value for g in gold)
         return False
 
 
-def evaluate(dialogues: list[dict], schema_json: list[dict], data_dir: Path, errors: int) -> dict:
+def evaluate(dialogues: list[dict], schema_json: list[dict], errors: int) -> dict:
     services = {s["service_name"]: s for s in schema_json}
     schemas = {name: build_schema(s) for name, s in services.items()}
     workspace = {"name": "SGD bench", "timezone": TIMEZONE, "context_schemas": list(schemas.values())}
@@ -177,6 +185,7 @@ def evaluate(dialogues: list[dict], schema_json: list[dict], data_dir: Path, err
         results = {line["id"]: line for line in map(json.loads, out.read_text().splitlines())}
 
     per = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0, "joint": 0, "dialogues": 0})
+    strict = {"tp": 0, "fp": 0, "fn": 0, "joint": 0, "dialogues": 0}
     shown = 0
     for d in dialogues:
         service = d["services"][0]
@@ -202,6 +211,12 @@ def evaluate(dialogues: list[dict], schema_json: list[dict], data_dir: Path, err
             if key not in gold:
                 fp += 1
                 wrong.append((key, None, predicted))
+        strict_tp = sum(1 for key in scored if key in context and matcher.right(key, context[key], gold[key], True))
+        strict["tp"] += strict_tp
+        strict["fn"] += len(scored) - strict_tp
+        strict["fp"] += fp + (tp - strict_tp)
+        strict["dialogues"] += 1
+        strict["joint"] += int(strict_tp == len(scored) and fp == 0)
         p = per[service]
         p["tp"] += tp
         p["fp"] += fp
@@ -215,7 +230,7 @@ def evaluate(dialogues: list[dict], schema_json: list[dict], data_dir: Path, err
                 print(f"   {'U' if t['speaker'] == 'USER' else 'S'}: {t['utterance']}")
             for key, g, pr in wrong:
                 print(f"   ✗ {key}: gold {g} · predicted {pr}")
-    return {"per": per, "extract_ms": summary["extract_ms"]}
+    return {"per": per, "strict": strict, "extract_ms": summary["extract_ms"]}
 
 
 def figures(counts: dict) -> dict:
@@ -256,7 +271,7 @@ def main() -> int:
                 taken[d["services"][0]] += 1
                 kept.append(d)
         dialogues = kept
-    result = evaluate(dialogues, schema_json, data, args.errors)
+    result = evaluate(dialogues, schema_json, args.errors)
     per = result["per"]
     ms = sorted(result["extract_ms"])
     p50 = statistics.median(ms) if ms else 0.0
@@ -277,8 +292,12 @@ def main() -> int:
                   f"{g['slots']:>7}")
     print(f"{'overall':<16}{overall['precision']:>8.3f}{overall['recall']:>8.3f}{overall['f1']:>8.3f}"
           f"{overall['joint_accuracy']:>8.3f}{overall['slots']:>7}")
+    surface = figures(result["strict"])
+    print(f"{'surface only':<16}{surface['precision']:>8.3f}{surface['recall']:>8.3f}{surface['f1']:>8.3f}"
+          f"{surface['joint_accuracy']:>8.3f}{surface['slots']:>7}   (no typed equivalence: \"the 14th\" ≠ 2019-03-14)")
     print(f"extraction per customer message: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({len(ms)} messages)")
     print(json.dumps({"bench": "context_tracking", "split": args.split, **overall,
+                      "surface_only": {k: surface[k] for k in ("precision", "recall", "f1", "joint_accuracy")},
                       "groups": groups, "per_service": {n: figures(per[n]) for n in wanted if n in per},
                       "extract_ms_p50": round(p50, 2), "extract_ms_p95": round(p95, 2), "messages": len(ms)}))
     return 0

@@ -62,7 +62,7 @@ def questions(text: str) -> list[str]:
     out = []
     for s, _start in sentences(text):
         st = s.strip()
-        if st.endswith("?") or _ASK_OPENERS.match(st):
+        if st.endswith("?") or _ASK_OPENERS.match(st) or _CONFIRM.search(st):
             out.append(st)
     return out
 
