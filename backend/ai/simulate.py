@@ -20,8 +20,11 @@ OUT.jsonl, one line per input line:
                            {"role": "assistant", "text": "...", "context": {...}, "status": "new"}]}
   `context` is the whole context after the turn (backend.ai.understanding.context_extraction.track: typed JSON
   values, the evidence an exact substring of a customer turn), fields with no value left out; `status` is there
-  when the schema has a workflow. With `context_only` (`--context-only`), no reply is composed: customer turns
-  carry only role, context and status, and no workspace is built.
+  when the schema has a workflow: its initial status until every required field has a value, then the
+  schema's `complete_status` or else the first status the initial one may move to (see track.status_for). With
+  an LLM configured (and not `--embedded`) the context is read by one tool call per customer turn, by the rules
+  when that fails. With `context_only` (`--context-only`), no reply is composed: customer turns carry only role,
+  context and status, and no workspace is built.
 """
 
 from __future__ import annotations
