@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--out", dest="output", required=True, help="OUT.jsonl: one result line per input line")
     simulate.add_argument("--embedded", action="store_true",
                           help="use the embedded composer even when an LLM is configured")
+    simulate.add_argument("--context-only", action="store_true",
+                          help="track the context schema only: no reply, no workspace built")
     simulate.set_defaults(func=_simulate)
     args = parser.parse_args(argv)
     return args.func(args)

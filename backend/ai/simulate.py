@@ -7,11 +7,24 @@ through the same engine the live pipeline uses. Input is checked in full before 
 written to a temporary file and moved into place at the end, so a failed run never leaves half an output.
 
 IN.jsonl, one conversation per line:
-    {"id": "c1", "now": "2026-11-26T10:00:00+01:00", "turns": [{"text": "...", "requested": ["date"]}]}
+    {"id": "c1", "now": "2026-11-26T10:00:00+01:00", "schema": "buyer",
+     "turns": [{"role": "assistant", "text": "How many bedrooms?"}, {"text": "...", "requested": ["date"]}]}
+  `schema` names one of the workspace's context schemas (default: its default schema); a turn's `role` is
+  "customer" (the default) or "assistant": an assistant turn is taken as said by the assistant, the context of
+  the next customer turn (as the assistant's own reply is when no assistant turn follows), and is not answered.
 OUT.jsonl, one line per input line:
-    {"id": "c1", "turns": [{"intent": {"name", "confidence"},
+    {"id": "c1", "turns": [{"role": "customer", "intent": {"name", "confidence"},
                             "entities": [{"field", "value", "text", "start", "end", "confidence"}],
-                            "reply": {"text", "action", "confidence", "citations": [...]}}]}
+                            "reply": {"text", "action", "confidence", "citations": [...]},
+                            "context": {"<field key>": {"value", "confidence", "evidence"}}, "status": "new"},
+                           {"role": "assistant", "text": "...", "context": {...}, "status": "new"}]}
+  `context` is the whole context after the turn (backend.ai.understanding.context_extraction.track: typed JSON
+  values, the evidence an exact substring of a customer turn), fields with no value left out; `status` is there
+  when the schema has a workflow: its initial status until every required field has a value, then the
+  schema's `complete_status` or else the first status the initial one may move to (see track.status_for). With
+  an LLM configured (and not `--embedded`) the context is read by one tool call per customer turn, by the rules
+  when that fails. With `context_only` (`--context-only`), no reply is composed: customer turns carry only role,
+  context and status, and no workspace is built.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ class Conversation:
     id: str
     now: datetime
     turns: list[dict]
+    schema: str = ""  # "" → the workspace's default schema
 
 
 def load_workspace(path: Path) -> WorkspaceConfig:
@@ -65,7 +79,7 @@ def load_workspace(path: Path) -> WorkspaceConfig:
     return cfg
 
 
-def load_conversations(path: Path, timezone: str) -> list[Conversation]:
+def load_conversations(path: Path, timezone: str, schemas: tuple[str, ...] = ()) -> list[Conversation]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -90,15 +104,29 @@ def load_conversations(path: Path, timezone: str) -> list[Conversation]:
         turns = item.get("turns")
         if not isinstance(turns, list) or not turns:
             raise InputError(f"{where}: \"turns\" must be a non-empty list")
+        schema = item.get("schema", "")
+        if schema is None:
+            schema = ""
+        if not isinstance(schema, str):
+            raise InputError(f"{where}: \"schema\" must be the key of one of the workspace's context schemas")
+        if schema and schema not in schemas:
+            known = ", ".join(schemas) if schemas else "the workspace defines none"
+            raise InputError(f"{where}: \"schema\" {schema!r} is not one of the workspace's context schemas "
+                             f"({known})")
         for t, turn in enumerate(turns):
             if not isinstance(turn, dict) or not isinstance(turn.get("text"), str):
                 raise InputError(f"{where}: turns[{t}] must be an object with a \"text\" string")
+            role = turn.get("role", "customer")
+            if role not in ("customer", "assistant"):
+                raise InputError(f"{where}: turns[{t}].role must be \"customer\" or \"assistant\"")
             requested = turn.get("requested", [])
             if requested is None:
                 requested = []
             if not isinstance(requested, list) or not all(isinstance(r, str) for r in requested):
                 raise InputError(f"{where}: turns[{t}].requested must be a list of field keys")
-        out.append(Conversation(id=str(cid), now=now, turns=turns))
+        if all(turn.get("role") == "assistant" for turn in turns):
+            raise InputError(f"{where}: \"turns\" needs at least one customer turn")
+        out.append(Conversation(id=str(cid), now=now, turns=turns, schema=schema))
     return out
 
 
@@ -114,32 +142,83 @@ def _parse_now(value: Any, timezone: str, where: str) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=ZoneInfo(timezone))
 
 
-def run(workspace_path: Path, in_path: Path, out_path: Path, *, use_llm: bool = True,
+def run(workspace_path: Path, in_path: Path, out_path: Path, *, use_llm: bool = True, context_only: bool = False,
         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Simulate every conversation; returns counts. Raises InputError before doing anything on bad input."""
+    """Simulate every conversation; returns counts (and each customer message's extraction time in ms, under
+    "extract_ms"). Raises InputError before doing anything on bad input."""
     cfg = load_workspace(workspace_path)
-    conversations = load_conversations(in_path, cfg.timezone)
+    conversations = load_conversations(in_path, cfg.timezone, tuple(s.key for s in cfg.context_schemas))
     say = progress or (lambda _msg: None)
-    with tempfile.TemporaryDirectory(prefix="simulate-") as tmp:
-        with _isolated_environment(tmp):
-            workspace_id = _build_workspace(cfg, say)
-            out_tmp = out_path.with_name(f".{out_path.name}.partial")
-            turns = 0
-            actions: dict[str, int] = {}
-            try:
-                with out_tmp.open("w", encoding="utf-8") as out:
-                    for i, conversation in enumerate(conversations, 1):
-                        line = simulate_conversation(workspace_id, cfg, conversation, use_llm=use_llm)
-                        for turn in line["turns"]:
+    turns = 0
+    actions: dict[str, int] = {}
+    extract_ms: list[float] = []
+    out_tmp = out_path.with_name(f".{out_path.name}.partial")
+
+    def write_all(simulate_one: Callable[[Conversation], dict[str, Any]]) -> None:
+        nonlocal turns
+        try:
+            with out_tmp.open("w", encoding="utf-8") as out:
+                for i, conversation in enumerate(conversations, 1):
+                    line = simulate_one(conversation)
+                    extract_ms.extend(line.pop("_extract_ms", []))
+                    for turn in line["turns"]:
+                        if "reply" in turn:
                             actions[turn["reply"]["action"]] = actions.get(turn["reply"]["action"], 0) + 1
-                        turns += len(line["turns"])
-                        out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                        if i % 50 == 0 or i == len(conversations):
-                            say(f"{i}/{len(conversations)} conversations")
-                os.replace(out_tmp, out_path)
-            finally:
-                out_tmp.unlink(missing_ok=True)
-    return {"conversations": len(conversations), "turns": turns, "actions": actions}
+                    turns += len(line["turns"])
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    if i % 50 == 0 or i == len(conversations):
+                        say(f"{i}/{len(conversations)} conversations")
+            os.replace(out_tmp, out_path)
+        finally:
+            out_tmp.unlink(missing_ok=True)
+
+    if context_only:
+        write_all(lambda c: track_conversation(cfg, c))
+    else:
+        with tempfile.TemporaryDirectory(prefix="simulate-") as tmp:
+            with _isolated_environment(tmp):
+                workspace_id = _build_workspace(cfg, say)
+                write_all(lambda c: simulate_conversation(workspace_id, cfg, c, use_llm=use_llm))
+    return {"conversations": len(conversations), "turns": turns, "actions": actions, "extract_ms": extract_ms}
+
+
+def _tracker(cfg: WorkspaceConfig, conversation: Conversation, llm=None):
+    """The conversation's context tracker: the LLM's tool call when one is configured (the rules when it fails),
+    else the rules."""
+    from backend.ai.understanding.context_extraction.llm import llm_extractor
+    from backend.ai.understanding.context_extraction.track import ContextTracker
+
+    schema = cfg.schema(conversation.schema or None)
+    if schema is None:
+        return None
+    if llm is not None:
+        return ContextTracker(schema, timezone=cfg.timezone, phone_region=cfg.phone_region,
+                              extract=llm_extractor(llm))
+    return ContextTracker(schema, timezone=cfg.timezone, phone_region=cfg.phone_region)
+
+
+def _with_context(out: dict[str, Any], tracker) -> dict[str, Any]:
+    if tracker is None:
+        out["context"] = {}
+    else:
+        out.update(tracker.snapshot())
+    return out
+
+
+def track_conversation(cfg: WorkspaceConfig, conversation: Conversation) -> dict[str, Any]:
+    """The context after every turn, with no reply composed (`--context-only`)."""
+    tracker = _tracker(cfg, conversation)
+    turns = []
+    for turn in conversation.turns:
+        if turn.get("role") == "assistant":
+            if tracker is not None:
+                tracker.assistant(turn["text"])
+            turns.append(_with_context({"role": "assistant", "text": turn["text"]}, tracker))
+            continue
+        if tracker is not None:
+            tracker.customer(turn["text"], now=conversation.now, requested=tuple(turn.get("requested") or ()))
+        turns.append(_with_context({"role": "customer"}, tracker))
+    return {"id": conversation.id, "turns": turns, "_extract_ms": tracker.extract_ms if tracker else []}
 
 
 def simulate_conversation(workspace_id: int, cfg: WorkspaceConfig, conversation: Conversation, *,
@@ -161,25 +240,38 @@ def simulate_conversation(workspace_id: int, cfg: WorkspaceConfig, conversation:
                           fields=tuple(cfg.context_fields) or DEFAULT_FIELDS)
     classifier = classifier_for_workspace(workspace_id)
     llm = get_llm() if use_llm else None
+    tracker = _tracker(cfg, conversation, llm)
     history: list[Turn] = []
     turns = []
     for turn in conversation.turns:
         text = turn["text"]
-        result = respond(config, text, now=conversation.now, history=history,
-                         requested=tuple(turn.get("requested") or ()), classify=classifier.classify,
-                         retrieve=lambda q, intent: retrieve(workspace_id, q, intent), llm=llm)
-        turns.append({
+        if turn.get("role") == "assistant":
+            history.append(Turn("assistant", text))
+            if tracker is not None:
+                tracker.assistant(text)
+            turns.append(_with_context({"role": "assistant", "text": text}, tracker))
+            continue
+        requested = tuple(turn.get("requested") or ())
+        result = respond(config, text, now=conversation.now, history=history, requested=requested,
+                         classify=classifier.classify, retrieve=lambda q, intent: retrieve(workspace_id, q, intent),
+                         llm=llm)
+        if tracker is not None:
+            tracker.customer(text, now=conversation.now, requested=requested)
+        turns.append(_with_context({
+            "role": "customer",
             "intent": result.intent.as_dict(),
             "entities": [e.as_dict() for e in result.entities],
             "reply": {"text": result.reply.text, "action": result.decision.action,
                       "confidence": round(result.reply.confidence, 4),
                       "citations": [c.as_dict() for c in result.reply.citations],
                       "reason": result.decision.reason},
-        })
+        }, tracker))
         history.append(Turn("customer", text))
         if result.decision.deliver:
             history.append(Turn("assistant", result.reply.text))
-    return {"id": conversation.id, "turns": turns}
+            if tracker is not None:
+                tracker.assistant(result.reply.text)
+    return {"id": conversation.id, "turns": turns, "_extract_ms": tracker.extract_ms if tracker else []}
 
 
 class _isolated_environment:
@@ -275,11 +367,11 @@ def main(args) -> int:
 
     try:
         summary = run(Path(args.workspace), Path(args.input), Path(args.output), use_llm=not args.embedded,
-                      progress=say)
+                      context_only=getattr(args, "context_only", False), progress=say)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    say(f"wrote {summary['conversations']} conversations ({summary['turns']} turns) to {args.output}: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(summary["actions"].items())))
+    say(f"wrote {summary['conversations']} conversations ({summary['turns']} turns) to {args.output}"
+        + (": " + ", ".join(f"{k} {v}" for k, v in sorted(summary["actions"].items())) if summary["actions"] else ""))
     return 0
 

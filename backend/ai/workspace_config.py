@@ -3,8 +3,16 @@
     {"name", "timezone", "ai_role", "ai_personality", "assistant_name", "custom_instructions",
      "reply_policy", "auto_send_threshold", "phone_region",
      "intents": [{"name", "examples": [...], "description"}],
-     "context_fields": [{"key", "type", "description"}],
+     "context_fields": [{"key", "type", "description"}],                (the older format: one schema)
+     "context_schemas": [{"key", "name", "description", "is_default",
+                          "fields": [{"key", "label", "type", "description", "options", "required", "ai_extract"}],
+                          "statuses": ["new", "qualified", …] (or [{"key", "initial"}]), "transitions": {"new": […]},
+                          "complete_status"}],                                (the Context page's export)
      "kb_dir": "documents/"}                      (simulate only: a folder of documents to ingest)
+
+The default schema is the one marked `"is_default": true`, else the first; `context_fields` alone becomes a
+schema keyed "default". Keys of a schema the extractor does not use (show_if, min, max, …) are accepted as they
+are: the context domain validates those.
 
 `parse_config` validates everything and reports every problem with its JSON path; nothing is applied when any
 is wrong. `apply_config` writes a parsed config to a workspace in one transaction.
@@ -22,6 +30,9 @@ from sqlmodel import select
 from backend.ai.classifiers import invalidate_workspace_classifier
 from backend.ai.custom_intents import clean_intent, export_intents
 from backend.ai.types import FieldSpec
+from backend.ai.understanding.context_extraction.fields import LEGACY_TYPES, TYPES
+from backend.ai.understanding.context_extraction.fields import ContextField as SchemaField
+from backend.ai.understanding.context_extraction.track import ContextSchemaSpec
 from backend.db import session_scope, tenant_select
 from backend.errors import NotFound, ServiceError
 from backend.models import AuditEvent, ContextField, ContextSchema, CustomIntent, Workspace
@@ -53,7 +64,15 @@ class WorkspaceConfig:
     phone_region: str = "US"
     intents: list[dict] = field(default_factory=list)  # [{"name", "examples", "description"}]
     context_fields: list[FieldSpec] = field(default_factory=list)
+    context_schemas: list[ContextSchemaSpec] = field(default_factory=list)
     kb_dir: str = ""
+
+    def schema(self, key: str | None = None) -> ContextSchemaSpec | None:
+        """The schema named `key`, or the default one (None when the workspace tracks nothing)."""
+        if key:
+            return next((s for s in self.context_schemas if s.key == key), None)
+        return next((s for s in self.context_schemas if s.is_default), None) or \
+            (self.context_schemas[0] if self.context_schemas else None)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,9 +84,26 @@ class WorkspaceConfig:
             "context_fields": [{"key": f.key, "type": f.type, "description": f.description}
                                for f in self.context_fields],
         }
+        # the schema the older `context_fields` became is written back as those fields, not twice
+        schemas = [s for s in self.context_schemas if not (self.context_fields and s.key == "default")]
+        if schemas:
+            out["context_schemas"] = [schema_as_dict(s) for s in schemas]
         if self.kb_dir:
             out["kb_dir"] = self.kb_dir
         return out
+
+
+def schema_as_dict(s: ContextSchemaSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "key": s.key, "name": s.name, "description": s.description, "is_default": s.is_default,
+        "fields": [{"key": f.key, "label": f.label, "type": f.type, "description": f.description,
+                    "options": list(f.options), "required": f.required, "ai_extract": f.ai_extract}
+                   for f in s.fields],
+        "statuses": list(s.statuses), "transitions": {k: list(v) for k, v in s.transitions.items()},
+    }
+    if s.complete_status:
+        out["complete_status"] = s.complete_status
+    return out
 
 
 def _text(data: dict, key: str, problems: list[str], *, default: str = "", limit: int, required: bool = False
@@ -116,6 +152,16 @@ def parse_config(data: Any) -> WorkspaceConfig:
     cfg.kb_dir = _text(data, "kb_dir", problems, limit=1000)
     cfg.intents = _parse_intents(data.get("intents", []), problems)
     cfg.context_fields = _parse_fields(data.get("context_fields", []), problems)
+    cfg.context_schemas = _parse_schemas(data.get("context_schemas", []), problems)
+    if cfg.context_fields:
+        if any(sc.key == "default" for sc in cfg.context_schemas):
+            problems.append("context_fields: a schema keyed 'default' already exists in context_schemas")
+        else:
+            legacy = ContextSchemaSpec(key="default", name="Default", fields=tuple(
+                SchemaField(key=f.key, label=f.key.replace("_", " ").capitalize(), type=f.type,
+                             description=f.description) for f in cfg.context_fields),
+                is_default=not cfg.context_schemas)
+            cfg.context_schemas.append(legacy)
     if problems:
         raise ConfigError(problems)
     return cfg
@@ -167,6 +213,141 @@ def _parse_fields(items: Any, problems: list[str]) -> list[FieldSpec]:
             problems.append(f"context_fields[{i}].description: at most 500 characters")
         seen.add(key)
         out.append(FieldSpec(key=key, type=ftype, description=description))
+    return out
+
+
+_SCHEMA_TYPES = TYPES + tuple(LEGACY_TYPES)
+
+
+def _parse_schemas(items: Any, problems: list[str]) -> list[ContextSchemaSpec]:
+    if not isinstance(items, list):
+        problems.append("context_schemas: must be a list")
+        return []
+    out, seen, defaults = [], set(), 0
+    for i, item in enumerate(items):
+        where = f"context_schemas[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: must be an object with key, name and fields")
+            continue
+        key = item.get("key")
+        if not isinstance(key, str) or not _KEY.match(key):
+            problems.append(f"{where}.key: lower_snake_case, starting with a letter, ≤ 60 characters")
+            key = str(key)
+        elif key in seen:
+            problems.append(f"{where}.key: {key!r} appears twice")
+        seen.add(key)
+        name = item.get("name", key)
+        description = item.get("description", "") or ""
+        if not isinstance(name, str) or not isinstance(description, str):
+            problems.append(f"{where}: name and description must be text")
+            name, description = str(name), ""
+        is_default = item.get("is_default", False)
+        if not isinstance(is_default, bool):
+            problems.append(f"{where}.is_default: true or false")
+            is_default = False
+        defaults += is_default
+        fields = _parse_schema_fields(item.get("fields"), where, problems)
+        statuses, initial = _parse_statuses(item.get("statuses", []), where, problems)
+        transitions = _parse_transitions(item.get("transitions", {}), statuses, where, problems)
+        complete = item.get("complete_status", "") or ""
+        if complete and complete not in statuses:
+            problems.append(f"{where}.complete_status: {complete!r} is not one of the statuses")
+        out.append(ContextSchemaSpec(key=key, name=name.strip() or key, description=description.strip(),
+                                     fields=tuple(fields), statuses=tuple(statuses), transitions=transitions,
+                                     initial_status=initial, complete_status=complete if isinstance(complete, str)
+                                     else "", is_default=is_default))
+    if defaults > 1:
+        problems.append("context_schemas: only one schema may have \"is_default\": true")
+    return out
+
+
+def _parse_schema_fields(items: Any, where: str, problems: list[str]) -> list[SchemaField]:
+    if not isinstance(items, list) or not items:
+        problems.append(f"{where}.fields: a non-empty list of fields")
+        return []
+    out, seen = [], set()
+    for j, item in enumerate(items):
+        at = f"{where}.fields[{j}]"
+        if not isinstance(item, dict):
+            problems.append(f"{at}: must be an object with key and type")
+            continue
+        key = item.get("key")
+        if not isinstance(key, str) or not _KEY.match(key):
+            problems.append(f"{at}.key: lower_snake_case, starting with a letter, ≤ 60 characters")
+            continue
+        if key in seen:
+            problems.append(f"{at}.key: {key!r} appears twice")
+        seen.add(key)
+        ftype = item.get("type", "text")
+        if not isinstance(ftype, str) or ftype.strip().lower() not in _SCHEMA_TYPES:
+            problems.append(f"{at}.type: one of {', '.join(TYPES)}")
+            continue
+        ftype = ftype.strip().lower()
+        label, description = item.get("label", "") or "", item.get("description", "") or ""
+        if not isinstance(label, str) or not isinstance(description, str):
+            problems.append(f"{at}: label and description must be text")
+            continue
+        if len(description) > 1000:
+            problems.append(f"{at}.description: at most 1000 characters")
+        options = item.get("options", []) or []
+        if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
+            problems.append(f"{at}.options: a list of non-empty strings")
+            continue
+        if len({o.strip().casefold() for o in options}) != len(options):
+            problems.append(f"{at}.options: an option appears twice")
+        if ftype in ("choice", "multi_choice") and not options:
+            problems.append(f"{at}.options: a {ftype} field needs its options")
+        flags = {}
+        for flag, default in (("required", False), ("ai_extract", True)):
+            value = item.get(flag, default)
+            if not isinstance(value, bool):
+                problems.append(f"{at}.{flag}: true or false")
+                value = default
+            flags[flag] = value
+        out.append(SchemaField(key=key, label=label.strip(), type=ftype, description=description.strip(),
+                                options=tuple(o.strip() for o in options), **flags))
+    return out
+
+
+def _parse_statuses(items: Any, where: str, problems: list[str]) -> tuple[list[str], str]:
+    if not isinstance(items, list):
+        problems.append(f"{where}.statuses: a list of status keys (or objects with a key)")
+        return [], ""
+    out, initial = [], ""
+    for k, item in enumerate(items):
+        if isinstance(item, dict):
+            name = item.get("key") or item.get("name")
+            if item.get("initial") is True:
+                initial = str(name)
+        else:
+            name = item
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{where}.statuses[{k}]: a non-empty string (or an object with a key)")
+            continue
+        if name in out:
+            problems.append(f"{where}.statuses[{k}]: {name!r} appears twice")
+            continue
+        out.append(name.strip())
+    return out, initial
+
+
+def _parse_transitions(items: Any, statuses: list[str], where: str, problems: list[str]) -> dict[str, tuple]:
+    if not isinstance(items, dict):
+        problems.append(f"{where}.transitions: an object from a status to the statuses it may move to")
+        return {}
+    out = {}
+    for source, targets in items.items():
+        if source not in statuses:
+            problems.append(f"{where}.transitions.{source}: {source!r} is not one of the statuses")
+            continue
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            problems.append(f"{where}.transitions.{source}: a list of statuses")
+            continue
+        unknown = [t for t in targets if t not in statuses]
+        if unknown:
+            problems.append(f"{where}.transitions.{source}: {', '.join(map(repr, unknown))} not among the statuses")
+            continue
+        out[source] = tuple(targets)
     return out
 
 

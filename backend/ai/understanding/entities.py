@@ -84,7 +84,7 @@ _KEY_HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.I)
     (r"(?:^|[\s_-])(?:time|hour)(?:$|[\s_-])", "time"),
     (r"party[\s_-]?size|guests|people|persons|pax|covers|head[\s_-]?count|number[\s_-]of[\s_-](?:people|guests)|"
      r"group[\s_-]?size|adults|attendees|diners", "count"),
-    (r"price|budget|amount|cost|fee|deposit|spend|salary|rent", "money"),
+    (r"price|budget|amount|cost|(?<![a-z])fees?(?![a-z])|deposit|spend|salary|(?<![a-z])rent(?![a-z])", "money"),
 ))
 
 _COMPATIBLE = {frozenset({"person_name", "first_name"}), frozenset({"person_name", "last_name"})}

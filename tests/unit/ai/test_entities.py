@@ -425,3 +425,11 @@ def test_urls_and_yes_no_answers():
         ("outdoor", False)]
     assert extract("Yes please", fields=fields) == []
     assert one(extract("example.com", fields=fields, requested=("website",)), "website").value == "https://example.com"
+
+
+def test_money_hints_need_the_whole_word():
+    # "restaurant" holds "rent" and "coffee" holds "fee": neither makes a field an amount of money
+    assert field_kind(FieldSpec("city", "text", "City in which the restaurant is located")) == "text"
+    assert field_kind(FieldSpec("coffee_order", "text", "")) == "text"
+    assert field_kind(FieldSpec("monthly_rent", "text", "")) == "money"
+    assert field_kind(FieldSpec("late_fee", "text", "")) == "money"
